@@ -1,0 +1,16 @@
+"""Test overrides: the same settings as production code, with fast hashing and a file test DB.
+
+The SQLite test database is a file (not memory) so that a real Celery worker process can
+open the same database as the test.
+"""
+
+from .settings import *  # noqa: F401,F403
+from .settings import DATABASES, VAR_DIR
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test.sqlite3")}
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}

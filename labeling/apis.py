@@ -1,0 +1,427 @@
+"""The REST API: thin views that check permissions, parse input and make one service call."""
+
+from django.core.exceptions import ValidationError
+from django.http import FileResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.utils.functional import cached_property
+from django_filters import rest_framework as filters
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import generics, status
+from rest_framework.exceptions import NotFound, PermissionDenied
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from annotator.exceptions import Conflict, PreconditionRequired
+
+from . import selectors, serializers
+from .models import Annotation, Image, Job, LabelClass, Membership
+from .pagination import IdCursorPagination
+from .permissions import (
+    ANNOTATE,
+    MANAGE,
+    REVIEW,
+    VIEW,
+    ProjectRolePermission,
+    can,
+    can_change_state,
+    visible_projects,
+)
+from .services import annotations as annotation_services
+from .services import images as image_services
+from .services import projects as project_services
+
+class ProjectScoped:
+    """Views under /api/projects/{project_id}/: the project is found among the user's, or 404."""
+
+    permission_classes = [ProjectRolePermission]
+
+    @cached_property
+    def project(self):
+        return get_object_or_404(selectors.project_list(user=self.request.user), pk=self.kwargs["project_id"])
+
+    def get_project(self):
+        return self.project
+
+
+class ProjectList(generics.ListCreateAPIView):
+    serializer_class = serializers.ProjectSerializer
+
+    def get_queryset(self):
+        return selectors.project_list(user=self.request.user)
+
+    def perform_create(self, serializer):
+        serializer.instance = project_services.project_create(user=self.request.user, **serializer.validated_data)
+
+
+class ProjectDetail(ProjectScoped, generics.RetrieveUpdateDestroyAPIView):
+    serializer_class = serializers.ProjectSerializer
+    project_actions = {"GET": VIEW, "HEAD": VIEW, "OPTIONS": VIEW, "PATCH": MANAGE, "PUT": MANAGE, "DELETE": MANAGE}
+
+    def get_object(self):
+        return self.project
+
+    def perform_update(self, serializer):
+        serializer.instance = project_services.project_update(project=self.project, **serializer.validated_data)
+
+    def perform_destroy(self, instance):
+        project_services.project_delete(project=instance)
+
+
+class MemberList(ProjectScoped, APIView):
+    project_actions = {"GET": VIEW, "POST": MANAGE}
+
+    @extend_schema(responses=serializers.MembershipSerializer(many=True))
+    def get(self, request, project_id):
+        members = selectors.membership_list(project=self.project)
+        return Response(serializers.MembershipSerializer(members, many=True).data)
+
+    @extend_schema(request=serializers.MembershipInputSerializer, responses=serializers.MembershipSerializer)
+    def post(self, request, project_id):
+        data = serializers.MembershipInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        membership = project_services.membership_set(project=self.project, **data.validated_data)
+        return Response(serializers.MembershipSerializer(membership).data, status=status.HTTP_201_CREATED)
+
+
+class MemberDetail(ProjectScoped, APIView):
+    project_actions = {"GET": VIEW, "PATCH": MANAGE, "DELETE": MANAGE}
+
+    def _membership(self):
+        return get_object_or_404(Membership.objects.select_related("user"), project=self.project, pk=self.kwargs["pk"])
+
+    @extend_schema(responses=serializers.MembershipSerializer)
+    def get(self, request, project_id, pk):
+        return Response(serializers.MembershipSerializer(self._membership()).data)
+
+    @extend_schema(request=serializers.MembershipInputSerializer, responses=serializers.MembershipSerializer)
+    def patch(self, request, project_id, pk):
+        membership = self._membership()
+        role = serializers.MembershipInputSerializer(data={"username": membership.user.username, **request.data})
+        role.is_valid(raise_exception=True)
+        membership = project_services.membership_set(
+            project=self.project, username=membership.user.username, role=role.validated_data["role"]
+        )
+        return Response(serializers.MembershipSerializer(membership).data)
+
+    @extend_schema(responses={204: None})
+    def delete(self, request, project_id, pk):
+        project_services.membership_remove(membership=self._membership())
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class LabelClassList(ProjectScoped, generics.ListCreateAPIView):
+    serializer_class = serializers.LabelClassSerializer
+    queryset = LabelClass.objects.none()  # for the schema; get_queryset() is the real one
+    pagination_class = None
+    project_actions = {"GET": VIEW, "POST": MANAGE}
+
+    def get_queryset(self):
+        return selectors.label_class_list(project=self.project)
+
+    def perform_create(self, serializer):
+        serializer.instance = project_services.label_class_create(project=self.project, **serializer.validated_data)
+
+
+class LabelClassDetail(ProjectScoped, generics.RetrieveUpdateDestroyAPIView):
+    serializer_class = serializers.LabelClassSerializer
+    project_actions = {"GET": VIEW, "PATCH": MANAGE, "PUT": MANAGE, "DELETE": MANAGE}
+
+    def get_queryset(self):
+        return selectors.label_class_list(project=self.project)
+
+    def perform_update(self, serializer):
+        serializer.instance = project_services.label_class_update(label_class=serializer.instance, **serializer.validated_data)
+
+    def perform_destroy(self, instance):
+        project_services.label_class_delete(label_class=instance)
+
+
+class ImageFilter(filters.FilterSet):
+    status = filters.MultipleChoiceFilter(choices=Image.Status.choices)
+    file_name = filters.CharFilter(lookup_expr="icontains")
+    has_labels = filters.BooleanFilter()
+    has_proposals = filters.BooleanFilter()
+
+    class Meta:
+        model = Image
+        fields = ["status", "file_name", "has_labels", "has_proposals"]
+
+
+class ImageList(ProjectScoped, generics.ListAPIView):
+    serializer_class = serializers.ImageSerializer
+    queryset = Image.objects.none()  # for the schema; get_queryset() is the real one
+    filterset_class = ImageFilter
+    parser_classes = [MultiPartParser, FormParser]
+    project_actions = {"GET": VIEW, "POST": MANAGE}
+
+    def get_queryset(self):
+        return selectors.image_list(project=self.project)
+
+    @extend_schema(
+        request={"multipart/form-data": serializers.UploadSerializer},
+        responses={201: serializers.UploadResultSerializer, 400: serializers.UploadResultSerializer},
+    )
+    def post(self, request, project_id):
+        files = request.FILES.getlist("files")
+        if not files:
+            raise ValidationError({"files": "Send one or more files (images or zips) in the `files` field."})
+        result = image_services.image_upload(project=self.project, user=request.user, files=files)
+        body = {
+            "created": serializers.ImageSerializer(result.created, many=True).data,
+            "errors": result.errors,
+        }
+        if not result.created:
+            first = result.errors[0] if result.errors else {"file": "", "detail": "No file was stored."}
+            body["detail"] = f"Nothing was stored. {first['file']}: {first['detail']}"
+            return Response(body, status=status.HTTP_400_BAD_REQUEST)
+        return Response(body, status=status.HTTP_201_CREATED)
+
+
+class NextImage(ProjectScoped, APIView):
+    project_actions = {"GET": ANNOTATE}
+
+    @extend_schema(
+        parameters=[OpenApiParameter("skip", str, description="Comma-separated image ids to pass over.")],
+        responses={200: serializers.ImageSerializer, 204: None},
+    )
+    def get(self, request, project_id):
+        try:
+            skip = [int(x) for x in request.query_params.get("skip", "").split(",") if x.strip()]
+        except ValueError:
+            raise ValidationError({"skip": "Give image ids separated by commas."}) from None
+        image = image_services.image_claim_next(project=self.project, user=request.user, skip=skip)
+        if image is None:
+            return Response(status=status.HTTP_204_NO_CONTENT)
+        return Response(serializers.ImageSerializer(image).data)
+
+
+class ProjectStats(ProjectScoped, APIView):
+    project_actions = {"GET": VIEW}
+
+    @extend_schema(responses=serializers.StatsSerializer)
+    def get(self, request, project_id):
+        return Response(selectors.project_stats(project=self.project))
+
+
+class AnnotationFilter(filters.FilterSet):
+    state = filters.MultipleChoiceFilter(choices=Annotation.State.choices)
+    origin = filters.ChoiceFilter(choices=Annotation.Origin.choices)
+    kind = filters.MultipleChoiceFilter(choices=Annotation.Kind.choices)
+
+    class Meta:
+        model = Annotation
+        fields = ["state", "origin", "kind", "label_class", "image"]
+
+
+class ProjectAnnotations(ProjectScoped, generics.ListAPIView):
+    """Every annotation of the project, paged by id with a cursor (fast at any depth)."""
+
+    serializer_class = serializers.AnnotationSerializer
+    queryset = Annotation.objects.none()  # for the schema; get_queryset() is the real one
+    filterset_class = AnnotationFilter
+    pagination_class = IdCursorPagination
+    project_actions = {"GET": VIEW}
+
+    def get_queryset(self):
+        return selectors.annotation_list(project=self.project)
+
+
+class ImageScoped:
+    """Views under /api/images/{id}/: the image is found among the user's projects, or 404."""
+
+    permission_classes = [ProjectRolePermission]
+
+    @cached_property
+    def image(self):
+        return get_object_or_404(selectors.images_visible(user=self.request.user), pk=self.kwargs["pk"])
+
+    def get_project(self):
+        return self.image.project
+
+
+class ImageDetail(ImageScoped, APIView):
+    project_actions = {"GET": VIEW, "PATCH": ANNOTATE, "DELETE": MANAGE}
+
+    @extend_schema(responses=serializers.ImageSerializer)
+    def get(self, request, pk):
+        return Response(serializers.ImageSerializer(self.image).data)
+
+    @extend_schema(request=serializers.ImageStatusSerializer, responses=serializers.ImageSerializer)
+    def patch(self, request, pk):
+        data = serializers.ImageStatusSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        if data.validated_data["status"] == Image.Status.REVIEWED and not can(request.user, self.image.project, REVIEW):
+            raise PermissionDenied("Only reviewers and managers mark images reviewed.")
+        image = image_services.image_status_set(image=self.image, status=data.validated_data["status"])
+        return Response(serializers.ImageSerializer(image).data)
+
+    @extend_schema(responses={204: None})
+    def delete(self, request, pk):
+        image_services.image_delete(image=self.image)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+def _file_response(field_file, content_type: str | None = None):
+    storage = field_file.storage
+    try:
+        storage.path(field_file.name)
+    except NotImplementedError:
+        # Object storage: send the browser to a short-lived signed URL instead of proxying bytes.
+        return HttpResponseRedirect(storage.url(field_file.name))
+    response = FileResponse(storage.open(field_file.name, "rb"), content_type=content_type)
+    # Files are named by content hash, so they never change under a URL: cache them long, privately.
+    response["Cache-Control"] = "private, max-age=31536000, immutable"
+    return response
+
+
+class ImageFile(ImageScoped, APIView):
+    project_actions = {"GET": VIEW}
+
+    @extend_schema(responses={(200, "image/*"): bytes})
+    def get(self, request, pk):
+        return _file_response(self.image.file, f"image/{self.image.format.lower()}")
+
+
+class ImageThumbnail(ImageScoped, APIView):
+    project_actions = {"GET": VIEW}
+
+    @extend_schema(responses={(200, "image/jpeg"): bytes})
+    def get(self, request, pk):
+        if not self.image.thumbnail:  # not made yet by the worker: the full image will do meanwhile
+            response = _file_response(self.image.file, f"image/{self.image.format.lower()}")
+            response["Cache-Control"] = "private, no-cache"
+            return response
+        return _file_response(self.image.thumbnail, "image/jpeg")
+
+
+def _version_from(request) -> int:
+    """The version a write is based on: the ``version`` field, ``?version=`` or If-Match."""
+    raw = request.data.get("version") if isinstance(request.data, dict) else None
+    raw = raw or request.query_params.get("version") or request.headers.get("If-Match", "").strip('W/" ')
+    if not raw:
+        raise PreconditionRequired()
+    try:
+        return int(raw)
+    except (TypeError, ValueError):
+        raise ValidationError({"version": f"{raw!r} is not a version number."}) from None
+
+
+class ImageAnnotations(ImageScoped, APIView):
+    project_actions = {"GET": VIEW, "POST": ANNOTATE}
+    parser_classes = [JSONParser]
+
+    @extend_schema(responses=serializers.AnnotationSerializer(many=True))
+    def get(self, request, pk):
+        annotations = selectors.annotation_list(image=self.image)
+        return Response(serializers.AnnotationSerializer(annotations, many=True).data)
+
+    @extend_schema(request=serializers.AnnotationInputSerializer, responses={201: serializers.AnnotationSerializer})
+    def post(self, request, pk):
+        many = isinstance(request.data, list)
+        data = serializers.AnnotationInputSerializer(data=request.data, many=many)
+        data.is_valid(raise_exception=True)
+        items = data.validated_data if many else [data.validated_data]
+        if any(item.get("origin") == Annotation.Origin.MODEL for item in items) and not can(
+            request.user, self.image.project, MANAGE
+        ):
+            raise PermissionDenied("Only managers may add model proposals through the API.")
+        if many:
+            created = annotation_services.annotation_create_many(image=self.image, user=request.user, items=items)
+            return Response(serializers.AnnotationSerializer(created, many=True).data, status=status.HTTP_201_CREATED)
+        created = annotation_services.annotation_create(image=self.image, user=request.user, data=items[0])
+        return Response(serializers.AnnotationSerializer(created).data, status=status.HTTP_201_CREATED)
+
+
+class AnnotationScoped:
+    """Views under /api/annotations/{id}/: found among the user's projects, or 404."""
+
+    permission_classes = [ProjectRolePermission]
+
+    @cached_property
+    def annotation(self):
+        return get_object_or_404(selectors.annotations_visible(user=self.request.user), pk=self.kwargs["pk"])
+
+    def get_project(self):
+        return self.annotation.image.project
+
+
+class AnnotationDetail(AnnotationScoped, APIView):
+    project_actions = {"GET": VIEW, "PATCH": ANNOTATE, "DELETE": ANNOTATE}
+    parser_classes = [JSONParser]
+
+    def _stale(self, exc):
+        if exc.current is None:
+            raise NotFound("This annotation was deleted by someone else.")
+        raise Conflict(serializers.AnnotationSerializer(exc.current).data)
+
+    @extend_schema(responses=serializers.AnnotationSerializer)
+    def get(self, request, pk):
+        response = Response(serializers.AnnotationSerializer(self.annotation).data)
+        response["ETag"] = f'"{self.annotation.version}"'
+        return response
+
+    @extend_schema(request=serializers.AnnotationUpdateSerializer, responses={200: serializers.AnnotationSerializer})
+    def patch(self, request, pk):
+        data = serializers.AnnotationUpdateSerializer(data=request.data, partial=True)
+        data.is_valid(raise_exception=True)
+        version = _version_from(request)
+        changes = {k: v for k, v in data.validated_data.items() if k != "version"}
+        if "state" in changes and changes["state"] != self.annotation.state:
+            if not can_change_state(request.user, self.annotation, changes["state"]):
+                raise PermissionDenied("Only reviewers and managers accept or reject labels made by people.")
+        try:
+            annotation = annotation_services.annotation_update(
+                annotation=self.annotation, user=request.user, version=version, changes=changes
+            )
+        except annotation_services.StaleVersion as exc:
+            self._stale(exc)
+        response = Response(serializers.AnnotationSerializer(annotation).data)
+        response["ETag"] = f'"{annotation.version}"'
+        return response
+
+    @extend_schema(
+        parameters=[OpenApiParameter("version", int, description="Or send If-Match.")], responses={204: None}
+    )
+    def delete(self, request, pk):
+        version = _version_from(request)
+        try:
+            annotation_services.annotation_delete(annotation=self.annotation, user=request.user, version=version)
+        except annotation_services.StaleVersion as exc:
+            self._stale(exc)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class AnnotationEvents(AnnotationScoped, APIView):
+    project_actions = {"GET": VIEW}
+
+    @extend_schema(responses=serializers.AnnotationEventSerializer(many=True))
+    def get(self, request, pk):
+        events = selectors.annotation_events(annotation_id=self.annotation.pk)
+        return Response(serializers.AnnotationEventSerializer(events, many=True).data)
+
+
+class JobDetail(APIView):
+    permission_classes = [ProjectRolePermission]
+    project_actions = {"GET": VIEW}
+
+    @cached_property
+    def job(self):
+        return get_object_or_404(Job.objects.filter(project__in=visible_projects(self.request.user)), pk=self.kwargs["pk"])
+
+    def get_project(self):
+        return self.job.project
+
+    @extend_schema(responses=serializers.JobSerializer)
+    def get(self, request, pk):
+        return Response(serializers.JobSerializer(self.job).data)
+
+
+class JobResult(JobDetail):
+    @extend_schema(responses={(200, "application/octet-stream"): bytes})
+    def get(self, request, pk):
+        if not self.job.result_file:
+            raise NotFound("This job has no file (yet).")
+        response = _file_response(self.job.result_file)
+        response["Content-Disposition"] = f'attachment; filename="{self.job.result_file.name.rsplit("/", 1)[-1]}"'
+        return response

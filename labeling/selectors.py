@@ -1,0 +1,89 @@
+"""Reads of the labelling domain, scoped to what the user may see."""
+
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+
+from .models import Annotation, AnnotationEvent, Image, LabelClass, Membership, Project
+from .permissions import visible_projects
+
+
+def project_list(*, user) -> QuerySet[Project]:
+    return visible_projects(user).annotate(
+        image_count=Count("images", distinct=True),
+        done_count=Count("images", filter=Q(images__status__in=["done", "reviewed"]), distinct=True),
+    ).order_by("-created_at", "-id")
+
+
+def project_get(*, user, project_id) -> Project:
+    """The project, or Project.DoesNotExist for ids the user cannot see (the API answers 404)."""
+    return visible_projects(user).get(pk=project_id)
+
+
+def image_list(*, project: Project) -> QuerySet[Image]:
+    has_labels = Annotation.objects.filter(image=OuterRef("pk"), state=Annotation.State.ACCEPTED)
+    proposals = Annotation.objects.filter(image=OuterRef("pk"), state=Annotation.State.PROPOSED)
+    return (
+        project.images.annotate(
+            annotation_count=Count("annotations", filter=Q(annotations__state=Annotation.State.ACCEPTED)),
+            has_labels=Exists(has_labels),
+            has_proposals=Exists(proposals),
+        )
+        .select_related("claimed_by")
+        .order_by("id")
+    )
+
+
+def images_visible(*, user) -> QuerySet[Image]:
+    return Image.objects.filter(project__in=visible_projects(user)).select_related("project")
+
+
+def annotations_visible(*, user) -> QuerySet[Annotation]:
+    return Annotation.objects.filter(image__project__in=visible_projects(user)).select_related(
+        "image__project", "created_by"
+    )
+
+
+def annotation_list(*, image: Image | None = None, project: Project | None = None) -> QuerySet[Annotation]:
+    queryset = Annotation.objects.select_related("created_by").order_by("id")
+    if image is not None:
+        queryset = queryset.filter(image=image)
+    if project is not None:
+        queryset = queryset.filter(image__project=project)
+    return queryset
+
+
+def membership_list(*, project: Project) -> QuerySet[Membership]:
+    return project.memberships.select_related("user").order_by("user__username")
+
+
+def label_class_list(*, project: Project) -> QuerySet[LabelClass]:
+    return project.label_classes.order_by("order", "id")
+
+
+def annotation_events(*, annotation_id: int) -> QuerySet[AnnotationEvent]:
+    return AnnotationEvent.objects.filter(annotation_id=annotation_id).select_related("actor").order_by("id")
+
+
+def project_stats(*, project: Project) -> dict:
+    """Counts by image status, by class (accepted labels) and by annotation state."""
+    by_status = dict(project.images.values_list("status").annotate(n=Count("id")).order_by())
+    annotations = Annotation.objects.filter(image__project=project)
+    by_state = dict(annotations.values_list("state").annotate(n=Count("id")).order_by())
+    by_kind = dict(
+        annotations.filter(state=Annotation.State.ACCEPTED).values_list("kind").annotate(n=Count("id")).order_by()
+    )
+    per_class = {
+        row["id"]: row
+        for row in project.label_classes.values("id", "name", "color").annotate(
+            accepted=Count("annotations", filter=Q(annotations__state=Annotation.State.ACCEPTED)),
+            proposed=Count("annotations", filter=Q(annotations__state=Annotation.State.PROPOSED)),
+        )
+    }
+    images_total = sum(by_status.values())
+    return {
+        "images": images_total,
+        "by_status": {s: by_status.get(s, 0) for s in Image.Status.values},
+        "by_state": {s: by_state.get(s, 0) for s in Annotation.State.values},
+        "by_kind": {k: by_kind.get(k, 0) for k in Annotation.Kind.values},
+        "by_class": sorted(per_class.values(), key=lambda r: r["id"]),
+        "progress": (by_status.get("done", 0) + by_status.get("reviewed", 0)) / images_total if images_total else 0.0,
+    }

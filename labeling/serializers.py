@@ -1,0 +1,155 @@
+"""Input and output shapes of the API (../shared/API.md)."""
+
+from django.urls import reverse
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from .models import Annotation, Image, Job, LabelClass, Membership, Project
+from .permissions import role_in
+
+
+class ProjectSerializer(serializers.ModelSerializer):
+    kinds = serializers.ListField(child=serializers.ChoiceField(choices=Project.Kind.choices), allow_empty=False)
+    role = serializers.SerializerMethodField()
+    image_count = serializers.IntegerField(read_only=True, required=False)
+    done_count = serializers.IntegerField(read_only=True, required=False)
+
+    class Meta:
+        model = Project
+        fields = [
+            "id", "name", "description", "kinds", "multilabel", "queue_order", "retrain_every",
+            "proposal_threshold", "role", "image_count", "done_count", "created_at", "updated_at",
+        ]
+        read_only_fields = ["id", "role", "image_count", "done_count", "created_at", "updated_at"]
+
+    @extend_schema_field(serializers.ChoiceField(choices=Membership.Role.choices, allow_null=True))
+    def get_role(self, project):
+        return role_in(self.context["request"].user, project)
+
+
+class MembershipSerializer(serializers.ModelSerializer):
+    username = serializers.CharField(source="user.username")
+
+    class Meta:
+        model = Membership
+        fields = ["id", "username", "role", "created_at"]
+        read_only_fields = ["id", "created_at"]
+
+
+class MembershipInputSerializer(serializers.Serializer):
+    username = serializers.CharField()
+    role = serializers.ChoiceField(choices=Membership.Role.choices)
+
+
+class LabelClassSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = LabelClass
+        fields = ["id", "name", "color", "hotkey", "order"]
+        read_only_fields = ["id"]
+        # Uniqueness is checked by the service and the database, with one clear message.
+        validators = []
+        extra_kwargs = {"color": {"required": False}, "hotkey": {"required": False}, "order": {"required": False}}
+
+
+class ImageSerializer(serializers.ModelSerializer):
+    url = serializers.SerializerMethodField()
+    thumbnail_url = serializers.SerializerMethodField()
+    annotation_count = serializers.IntegerField(read_only=True, required=False)
+    has_proposals = serializers.BooleanField(read_only=True, required=False)
+
+    class Meta:
+        model = Image
+        fields = [
+            "id", "project", "file_name", "width", "height", "sha256", "size", "format", "status", "url",
+            "thumbnail_url", "annotation_count", "has_proposals", "created_at",
+        ]
+        read_only_fields = fields
+
+    def get_url(self, image) -> str:
+        return reverse("api-image-file", args=[image.pk])
+
+    def get_thumbnail_url(self, image) -> str:
+        return reverse("api-image-thumbnail", args=[image.pk])
+
+
+class ImageStatusSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=Image.Status.choices)
+
+
+class UploadSerializer(serializers.Serializer):
+    files = serializers.ListField(child=serializers.FileField(allow_empty_file=True), allow_empty=False)
+
+
+class UploadErrorSerializer(serializers.Serializer):
+    file = serializers.CharField()
+    detail = serializers.CharField()
+
+
+class UploadResultSerializer(serializers.Serializer):
+    created = ImageSerializer(many=True)
+    errors = UploadErrorSerializer(many=True)
+
+
+class AnnotationSerializer(serializers.ModelSerializer):
+    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+
+    class Meta:
+        model = Annotation
+        fields = [
+            "id", "image", "label_class", "kind", "geometry", "iscrowd", "origin", "state", "score",
+            "model_version", "version", "created_by", "created_at", "updated_at",
+        ]
+        read_only_fields = fields
+
+
+class AnnotationInputSerializer(serializers.Serializer):
+    """Types only; the service checks the class, the kind and the geometry against the image."""
+
+    label_class = serializers.IntegerField()
+    kind = serializers.ChoiceField(choices=Annotation.Kind.choices)
+    geometry = serializers.JSONField(required=False, default=dict)
+    iscrowd = serializers.BooleanField(required=False, default=False)
+    origin = serializers.ChoiceField(choices=Annotation.Origin.choices, required=False, default="human")
+    state = serializers.ChoiceField(choices=Annotation.State.choices, required=False)
+    score = serializers.FloatField(required=False, allow_null=True, min_value=0, max_value=1)
+
+
+class AnnotationUpdateSerializer(serializers.Serializer):
+    version = serializers.IntegerField(required=False, min_value=1, help_text="Or send If-Match.")
+    label_class = serializers.IntegerField(required=False)
+    geometry = serializers.JSONField(required=False)
+    state = serializers.ChoiceField(choices=Annotation.State.choices, required=False)
+    iscrowd = serializers.BooleanField(required=False)
+
+
+class AnnotationEventSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    action = serializers.CharField()
+    actor = serializers.CharField(source="actor.username", default=None)
+    at = serializers.DateTimeField()
+    before = serializers.JSONField()
+    after = serializers.JSONField()
+
+
+class JobSerializer(serializers.ModelSerializer):
+    result_url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Job
+        fields = [
+            "id", "project", "kind", "state", "progress", "detail", "result", "result_url", "error",
+            "created_at", "started_at", "finished_at",
+        ]
+        read_only_fields = fields
+
+    def get_result_url(self, job) -> str | None:
+        return reverse("api-job-result", args=[job.pk]) if job.result_file else None
+
+
+class StatsSerializer(serializers.Serializer):
+    images = serializers.IntegerField()
+    by_status = serializers.DictField(child=serializers.IntegerField())
+    by_state = serializers.DictField(child=serializers.IntegerField())
+    by_kind = serializers.DictField(child=serializers.IntegerField())
+    by_class = serializers.ListField(child=serializers.DictField())
+    progress = serializers.FloatField()

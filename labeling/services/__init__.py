@@ -1,0 +1,1 @@
+"""Writes of the labelling domain, split by meaning: projects, images, annotations, jobs."""

@@ -1,0 +1,232 @@
+"""Annotations: create (one or many), update with optimistic concurrency, delete; every change audited."""
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from ..geometry import GeometryError, validate_geometry
+from ..models import Annotation, AnnotationEvent, Image, LabelClass
+
+State = Annotation.State
+Origin = Annotation.Origin
+
+
+class StaleVersion(Exception):
+    """The change was based on an older version; ``current`` is the annotation as it is now."""
+
+    def __init__(self, current: Annotation | None):
+        super().__init__("stale version")
+        self.current = current
+
+
+def snapshot(annotation: Annotation) -> dict:
+    """What the audit trail keeps of an annotation before and after a change."""
+    return {
+        "label_class": annotation.label_class_id,
+        "kind": annotation.kind,
+        "geometry": annotation.geometry,
+        "iscrowd": annotation.iscrowd,
+        "origin": annotation.origin,
+        "state": annotation.state,
+        "score": annotation.score,
+        "model_version": annotation.model_version_id,
+        "version": annotation.version,
+    }
+
+
+def _record(annotation, action, actor, before, after) -> None:
+    AnnotationEvent.objects.create(
+        annotation_id=annotation.pk,
+        project_id=annotation.image.project_id,
+        image_id=annotation.image_id,
+        action=action,
+        actor=actor if actor and actor.is_authenticated else None,
+        before=before,
+        after=after,
+    )
+
+
+def _prefixed(exc: ValidationError, prefix: str) -> ValidationError:
+    if not prefix:
+        return exc
+    if hasattr(exc, "error_dict"):
+        return ValidationError({f"{prefix}.{k}" if k != "__all__" else prefix: v for k, v in exc.error_dict.items()})
+    return ValidationError({prefix: exc.messages})
+
+
+def _build(image: Image, classes: dict[int, LabelClass], data: dict, user, prefix: str = "") -> Annotation:
+    """Validate one incoming annotation against its image and project; return it unsaved."""
+    project = image.project
+    kind = data.get("kind")
+    if kind not in Annotation.Kind.values:
+        raise ValidationError({"kind": f"Unknown kind {kind!r}; one of {', '.join(Annotation.Kind.values)}."})
+    if kind not in project.kinds:
+        raise ValidationError({"kind": f"This project does not use {kind} annotations ({', '.join(project.kinds)})."})
+    label_class = classes.get(data.get("label_class"))
+    if label_class is None:
+        raise ValidationError({"label_class": f"No class {data.get('label_class')!r} in this project."})
+    try:
+        geometry = validate_geometry(kind, data.get("geometry", {}), width=image.width, height=image.height)
+    except GeometryError as exc:
+        raise ValidationError({exc.path: exc.detail}) from None
+    origin = data.get("origin", Origin.HUMAN)
+    state = data.get("state") or (State.PROPOSED if origin == Origin.MODEL else State.ACCEPTED)
+    if origin == Origin.HUMAN and state == State.PROPOSED:
+        raise ValidationError({"state": "Only the model proposes; a human label is accepted or rejected."})
+    return Annotation(
+        image=image,
+        label_class=label_class,
+        kind=kind,
+        geometry=geometry,
+        iscrowd=bool(data.get("iscrowd", False)),
+        origin=origin,
+        state=state,
+        score=data.get("score"),
+        model_version=data.get("model_version"),
+        created_by=user if user and user.is_authenticated else None,
+        updated_by=user if user and user.is_authenticated else None,
+    )
+
+
+def _check_tags(image: Image, new: list[Annotation]) -> None:
+    """One accepted tag per class per image; only one at all when the project is single-label."""
+    tags = [a for a in new if a.kind == Annotation.Kind.TAG and a.state == State.ACCEPTED]
+    if not tags:
+        return
+    existing = list(
+        image.annotations.filter(kind=Annotation.Kind.TAG, state=State.ACCEPTED)
+        .exclude(pk__in=[a.pk for a in new if a.pk])
+        .values_list("label_class_id", "label_class__name")
+    )
+    names = dict(existing)
+    for tag in tags:
+        if tag.label_class_id in names:
+            raise ValidationError({"label_class": f"The image is already tagged {names[tag.label_class_id]!r}."})
+        if not image.project.multilabel and names:
+            raise ValidationError(
+                {"label_class": f"This project is single-label and the image is already tagged {next(iter(names.values()))!r}."}
+            )
+        names[tag.label_class_id] = tag.label_class.name
+
+
+def _mark_started(image: Image) -> None:
+    if image.status == Image.Status.NEW:
+        Image.objects.filter(pk=image.pk, status=Image.Status.NEW).update(
+            status=Image.Status.IN_PROGRESS, updated_at=timezone.now()
+        )
+
+
+def annotation_create_many(*, image: Image, user, items: list[dict]) -> list[Annotation]:
+    """Create several annotations on one image in one transaction: all of them or none.
+
+    Errors name the item: ``[3].geometry.points[0][1]``.
+    """
+    classes = {c.pk: c for c in image.project.label_classes.all()}
+    built = []
+    for i, data in enumerate(items):
+        try:
+            built.append(_build(image, classes, data, user))
+        except ValidationError as exc:
+            raise _prefixed(exc, f"[{i}]") from None
+    _check_tags(image, built)
+    try:
+        with transaction.atomic():
+            Annotation.objects.bulk_create(built)
+            if any(a.pk is None for a in built):  # backends without RETURNING: fetch ids back
+                raise RuntimeError("the database did not return ids from bulk_create")
+            AnnotationEvent.objects.bulk_create(
+                AnnotationEvent(
+                    annotation_id=a.pk,
+                    project_id=image.project_id,
+                    image_id=image.pk,
+                    action=AnnotationEvent.Action.CREATE,
+                    actor=a.created_by,
+                    after=snapshot(a),
+                )
+                for a in built
+            )
+            _mark_started(image)
+    except IntegrityError as exc:
+        raise ValidationError({"label_class": f"Refused by the database: {exc}"}) from None
+    return built
+
+
+def annotation_create(*, image: Image, user, data: dict) -> Annotation:
+    classes = {c.pk: c for c in image.project.label_classes.all()}
+    annotation = _build(image, classes, data, user)
+    _check_tags(image, [annotation])
+    try:
+        with transaction.atomic():
+            annotation.save()
+            _record(annotation, AnnotationEvent.Action.CREATE, user, None, snapshot(annotation))
+            _mark_started(image)
+    except IntegrityError as exc:
+        raise ValidationError({"label_class": f"Refused by the database: {exc}"}) from None
+    return annotation
+
+
+def _lock_current(annotation_id: int, based_on: int) -> Annotation:
+    current = (
+        Annotation.objects.select_for_update()
+        .select_related("image__project", "label_class")
+        .filter(pk=annotation_id)
+        .first()
+    )
+    if current is None or current.version != based_on:
+        raise StaleVersion(current)
+    return current
+
+
+def annotation_update(*, annotation: Annotation, user, version: int, changes: dict) -> Annotation:
+    """Apply ``changes`` (label_class, geometry, state, iscrowd) if nobody changed it since ``version``.
+
+    Raises StaleVersion with the current annotation otherwise. A proposal whose class or
+    geometry is edited becomes accepted: the human has vouched for it.
+    """
+    allowed = {"label_class", "geometry", "state", "iscrowd"}
+    unknown = sorted(set(changes) - allowed)
+    if unknown:
+        raise ValidationError({unknown[0]: "This field cannot be changed."})
+    with transaction.atomic():
+        current = _lock_current(annotation.pk, version)
+        before = snapshot(current)
+        image = current.image
+        if "label_class" in changes and changes["label_class"] != current.label_class_id:
+            label_class = image.project.label_classes.filter(pk=changes["label_class"]).first()
+            if label_class is None:
+                raise ValidationError({"label_class": f"No class {changes['label_class']!r} in this project."})
+            current.label_class = label_class
+        if "geometry" in changes:
+            try:
+                current.geometry = validate_geometry(
+                    current.kind, changes["geometry"], width=image.width, height=image.height
+                )
+            except GeometryError as exc:
+                raise ValidationError({exc.path: exc.detail}) from None
+        if "iscrowd" in changes:
+            current.iscrowd = bool(changes["iscrowd"])
+        edited = current.label_class_id != before["label_class"] or current.geometry != before["geometry"]
+        if "state" in changes:
+            state = changes["state"]
+            if state not in State.values:
+                raise ValidationError({"state": f"Unknown state {state!r}; one of {', '.join(State.values)}."})
+            if state == State.PROPOSED and current.origin == Origin.HUMAN:
+                raise ValidationError({"state": "Only the model proposes; a human label is accepted or rejected."})
+            current.state = state
+        elif edited and current.state == State.PROPOSED:
+            current.state = State.ACCEPTED
+        _check_tags(image, [current])
+        current.version += 1
+        current.updated_by = user if user and user.is_authenticated else None
+        current.save()
+        after = snapshot(current)
+        action = AnnotationEvent.Action.STATE if not edited and before["state"] != after["state"] else AnnotationEvent.Action.UPDATE
+        _record(current, action, user, before, after)
+    return current
+
+
+def annotation_delete(*, annotation: Annotation, user, version: int) -> None:
+    with transaction.atomic():
+        current = _lock_current(annotation.pk, version)
+        _record(current, AnnotationEvent.Action.DELETE, user, snapshot(current), None)
+        current.delete()

@@ -1,0 +1,31 @@
+from django.urls import path
+
+from . import apis, views
+
+api_urlpatterns = [
+    path("projects/", apis.ProjectList.as_view(), name="api-project-list"),
+    path("projects/<int:project_id>/", apis.ProjectDetail.as_view(), name="api-project-detail"),
+    path("projects/<int:project_id>/members/", apis.MemberList.as_view(), name="api-member-list"),
+    path("projects/<int:project_id>/members/<int:pk>/", apis.MemberDetail.as_view(), name="api-member-detail"),
+    path("projects/<int:project_id>/classes/", apis.LabelClassList.as_view(), name="api-class-list"),
+    path("projects/<int:project_id>/classes/<int:pk>/", apis.LabelClassDetail.as_view(), name="api-class-detail"),
+    path("projects/<int:project_id>/images/", apis.ImageList.as_view(), name="api-image-list"),
+    path("projects/<int:project_id>/next-image/", apis.NextImage.as_view(), name="api-next-image"),
+    path("projects/<int:project_id>/stats/", apis.ProjectStats.as_view(), name="api-project-stats"),
+    path("projects/<int:project_id>/annotations/", apis.ProjectAnnotations.as_view(), name="api-project-annotations"),
+    path("images/<int:pk>/", apis.ImageDetail.as_view(), name="api-image-detail"),
+    path("images/<int:pk>/file/", apis.ImageFile.as_view(), name="api-image-file"),
+    path("images/<int:pk>/thumbnail/", apis.ImageThumbnail.as_view(), name="api-image-thumbnail"),
+    path("images/<int:pk>/annotations/", apis.ImageAnnotations.as_view(), name="api-image-annotations"),
+    path("annotations/<int:pk>/", apis.AnnotationDetail.as_view(), name="api-annotation-detail"),
+    path("annotations/<int:pk>/events/", apis.AnnotationEvents.as_view(), name="api-annotation-events"),
+    path("jobs/<uuid:pk>/", apis.JobDetail.as_view(), name="api-job-detail"),
+    path("jobs/<uuid:pk>/result/", apis.JobResult.as_view(), name="api-job-result"),
+]
+
+page_urlpatterns = [
+    path("", views.project_list, name="project-list"),
+    path("projects/<int:project_id>/", views.project_detail, name="project-detail"),
+    path("projects/<int:project_id>/members/", views.project_members, name="project-members"),
+    path("projects/<int:project_id>/classes/", views.project_classes, name="project-classes"),
+]

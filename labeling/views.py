@@ -1,0 +1,126 @@
+"""Server-rendered pages. They read through selectors and write through services, like the API."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_http_methods
+
+from . import selectors
+from .forms import LabelClassForm, MemberForm, ProjectForm
+from .models import Membership
+from .permissions import MANAGE, can, role_in
+from .services import projects as project_services
+
+
+def _project_or_404(request, project_id):
+    return get_object_or_404(selectors.project_list(user=request.user), pk=project_id)
+
+
+def _require(request, project, action):
+    if not can(request.user, project, action):
+        raise Http404("No such project.")  # hide what outsiders and lower roles cannot use
+
+
+def _form_errors(form, exc: ValidationError):
+    for field, errors in (exc.message_dict if hasattr(exc, "error_dict") else {None: exc.messages}).items():
+        for error in errors:
+            form.add_error(field if field in form.fields else None, error)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def project_list(request):
+    form = ProjectForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            project = project_services.project_create(user=request.user, **form.cleaned_data)
+        except ValidationError as exc:
+            _form_errors(form, exc)
+        else:
+            messages.success(request, f"Project {project.name!r} created. Add its label classes next.")
+            return redirect("project-classes", project_id=project.pk)
+    projects = selectors.project_list(user=request.user)
+    return render(request, "labeling/project_list.html", {"projects": projects, "form": form})
+
+
+@login_required
+def project_detail(request, project_id):
+    project = _project_or_404(request, project_id)
+    images = selectors.image_list(project=project)
+    status = request.GET.get("status")
+    if status:
+        images = images.filter(status=status)
+    page = Paginator(images, 60).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "labeling/project_detail.html",
+        {
+            "project": project,
+            "role": role_in(request.user, project),
+            "can_manage": can(request.user, project, MANAGE),
+            "stats": selectors.project_stats(project=project),
+            "page": page,
+            "status": status or "",
+            "classes": selectors.label_class_list(project=project),
+        },
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def project_members(request, project_id):
+    project = _project_or_404(request, project_id)
+    manager = can(request.user, project, MANAGE)
+    form = MemberForm(request.POST or None)
+    if request.method == "POST":
+        _require(request, project, MANAGE)
+        try:
+            if "remove" in request.POST:
+                membership = get_object_or_404(Membership, project=project, pk=request.POST["remove"])
+                project_services.membership_remove(membership=membership)
+                messages.success(request, f"{membership.user.username} removed.")
+                return redirect("project-members", project_id=project.pk)
+            if form.is_valid():
+                membership = project_services.membership_set(project=project, **form.cleaned_data)
+                messages.success(request, f"{membership.user.username} is now {membership.role}.")
+                return redirect("project-members", project_id=project.pk)
+        except ValidationError as exc:
+            _form_errors(form, exc)
+    return render(
+        request,
+        "labeling/project_members.html",
+        {"project": project, "members": selectors.membership_list(project=project), "form": form, "can_manage": manager},
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def project_classes(request, project_id):
+    project = _project_or_404(request, project_id)
+    manager = can(request.user, project, MANAGE)
+    form = LabelClassForm(request.POST or None)
+    if request.method == "POST":
+        _require(request, project, MANAGE)
+        try:
+            if "delete" in request.POST:
+                label_class = get_object_or_404(project.label_classes, pk=request.POST["delete"])
+                project_services.label_class_delete(label_class=label_class)
+                messages.success(request, f"Class {label_class.name!r} deleted.")
+                return redirect("project-classes", project_id=project.pk)
+            if form.is_valid():
+                data = form.cleaned_data
+                project_services.label_class_create(
+                    project=project, name=data["name"], color=data["color"], hotkey=data["hotkey"] or None
+                )
+                messages.success(request, f"Class {data['name']!r} added.")
+                return redirect("project-classes", project_id=project.pk)
+        except ValidationError as exc:
+            _form_errors(form, exc)
+    return render(
+        request,
+        "labeling/project_classes.html",
+        {"project": project, "classes": selectors.label_class_list(project=project), "form": form, "can_manage": manager},
+    )

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class MlassistConfig(AppConfig):
+    name = "mlassist"
+    verbose_name = "Model assistance"

@@ -15,7 +15,7 @@ from rest_framework.views import APIView
 from annotator.exceptions import Conflict, PreconditionRequired
 
 from . import selectors, serializers
-from .models import Annotation, Image, Job, LabelClass, Membership
+from .models import Annotation, Image, Job, LabelClass, Membership, Project
 from .pagination import IdCursorPagination
 from .permissions import (
     ANNOTATE,
@@ -46,6 +46,7 @@ class ProjectScoped:
 
 class ProjectList(generics.ListCreateAPIView):
     serializer_class = serializers.ProjectSerializer
+    queryset = Project.objects.none()  # for the schema; get_queryset() is the real one
 
     def get_queryset(self):
         return selectors.project_list(user=self.request.user)

@@ -1,13 +1,17 @@
 """Reads of the labelling domain, scoped to what the user may see."""
 
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery
 
 from .models import Annotation, AnnotationEvent, Image, LabelClass, Membership, Project
 from .permissions import visible_projects
 
 
 def project_list(*, user) -> QuerySet[Project]:
+    if not user.is_authenticated:
+        return Project.objects.none()
+    my_role = Membership.objects.filter(project=OuterRef("pk"), user=user).values("role")[:1]
     return visible_projects(user).annotate(
+        my_role=Subquery(my_role),
         image_count=Count("images", distinct=True),
         done_count=Count("images", filter=Q(images__status__in=["done", "reviewed"]), distinct=True),
     ).order_by("-created_at", "-id")

@@ -24,7 +24,10 @@ class ProjectSerializer(serializers.ModelSerializer):
 
     @extend_schema_field(serializers.ChoiceField(choices=Membership.Role.choices, allow_null=True))
     def get_role(self, project):
-        return role_in(self.context["request"].user, project)
+        user = self.context["request"].user
+        if getattr(project, "my_role", None) and not user.is_superuser:
+            return project.my_role  # annotated by the selector: no query per project
+        return role_in(user, project)
 
 
 class MembershipSerializer(serializers.ModelSerializer):

@@ -62,3 +62,55 @@ def client_for():
         return client
 
     return make
+
+
+def _database_url_for_workers(settings_dict) -> str:
+    """The URL of the database the test runs on, so a worker process opens the same one."""
+    if settings_dict["ENGINE"].endswith("sqlite3"):
+        return f"sqlite:///{settings_dict['NAME']}"
+    user = settings_dict.get("USER") or ""
+    password = f":{settings_dict['PASSWORD']}" if settings_dict.get("PASSWORD") else ""
+    host = settings_dict.get("HOST") or "127.0.0.1"
+    port = settings_dict.get("PORT") or 5432
+    return f"postgres://{user}{password}@{host}:{port}/{settings_dict['NAME']}"
+
+
+@pytest.fixture
+def celery_worker_process(transactional_db, settings, tmp_path):
+    """A real Celery worker process on the test database and the configured broker."""
+    import os
+    import subprocess
+    import sys
+    import time
+
+    from django.db import connection
+
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "annotator.settings",
+        "DATABASE_URL": _database_url_for_workers(connection.settings_dict),
+        "MEDIA_ROOT": str(settings.MEDIA_ROOT),
+    }
+    base = [sys.executable, "-m", "celery", "-A", "annotator"]
+    subprocess.run([*base, "purge", "-f"], env=env, check=True, capture_output=True, timeout=60)
+    log_path = tmp_path / "worker.log"
+    log = open(log_path, "w")
+    process = subprocess.Popen(
+        [*base, "worker", "-P", "solo", "-l", "info", "--without-gossip", "--without-mingle", "--without-heartbeat"],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    deadline = time.monotonic() + 60
+    while "ready." not in log_path.read_text():
+        if process.poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError(f"the worker did not start:\n{log_path.read_text()}")
+        time.sleep(0.2)
+    process.log_path = log_path
+    yield process
+    process.terminate()
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+    log.close()

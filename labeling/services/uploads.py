@@ -50,6 +50,8 @@ def check_image(name: str, data: bytes) -> CheckedImage:
     if len(data) > settings.UPLOAD_MAX_FILE_BYTES:
         raise UploadRefused(name, f"The file has {len(data)} bytes; the limit is {settings.UPLOAD_MAX_FILE_BYTES}.")
     limit = settings.IMAGE_MAX_PIXELS
+    # Pillow's own guard then fires at our limit, before it allocates anything.
+    PIL.Image.MAX_IMAGE_PIXELS = limit
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", PIL.Image.DecompressionBombWarning)
@@ -70,7 +72,7 @@ def check_image(name: str, data: bytes) -> CheckedImage:
     except UnidentifiedImageError:
         raise UploadRefused(name, "This is not an image that can be decoded (JPEG, PNG, GIF, WebP or BMP).") from None
     except (PIL.Image.DecompressionBombError, PIL.Image.DecompressionBombWarning):
-        raise UploadRefused(name, f"The image has more pixels than the limit of {limit}.") from None
+        raise UploadRefused(name, f"The image has more pixels than allowed: over the limit of {limit}.") from None
     except (OSError, SyntaxError, ValueError) as exc:
         raise UploadRefused(name, f"The image could not be decoded: {exc}.") from None
     if orientation in _ROTATED:

@@ -1,0 +1,54 @@
+import pytest
+
+from labeling.models import Image
+
+from ..factories import AnnotationFactory, ImageFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_next_image_gives_each_annotator_a_different_image(project, annotator, reviewer, client_for):
+    images = [ImageFactory(project=project) for _ in range(3)]
+    a, b = client_for(annotator), client_for(reviewer)
+    first = a.get(f"/api/projects/{project.pk}/next-image/").json()
+    second = b.get(f"/api/projects/{project.pk}/next-image/").json()
+    assert first["id"] == images[0].pk and second["id"] == images[1].pk
+    # Asking again gives the same unfinished claim back; skipping passes over it.
+    assert a.get(f"/api/projects/{project.pk}/next-image/").json()["id"] == images[0].pk
+    skipped = a.get(f"/api/projects/{project.pk}/next-image/?skip={images[0].pk}").json()
+    assert skipped["id"] == images[2].pk
+    assert Image.objects.get(pk=images[0].pk).status == "in_progress"
+
+
+def test_done_images_leave_the_queue(project, annotator, client_for):
+    image = ImageFactory(project=project)
+    api = client_for(annotator)
+    assert api.patch(f"/api/images/{image.pk}/", {"status": "done"}, format="json").json()["status"] == "done"
+    assert api.get(f"/api/projects/{project.pk}/next-image/").status_code == 204
+
+
+def test_stats_count_by_status_class_and_state(project, classes, annotator, client_for):
+    done = ImageFactory(project=project, status="done")
+    ImageFactory(project=project)
+    AnnotationFactory(image=done, label_class=classes[0])
+    AnnotationFactory(image=done, label_class=classes[0], kind="polygon", geometry={"points": [[0, 0], [5, 0], [0, 5]]})
+    AnnotationFactory(image=done, label_class=classes[1], origin="model", state="proposed", score=0.5)
+    stats = client_for(annotator).get(f"/api/projects/{project.pk}/stats/").json()
+    assert stats["images"] == 2
+    assert stats["by_status"] == {"new": 1, "in_progress": 0, "done": 1, "reviewed": 0}
+    assert stats["by_state"] == {"proposed": 1, "accepted": 2, "rejected": 0}
+    assert stats["by_kind"]["box"] == 1 and stats["by_kind"]["polygon"] == 1
+    by_class = {c["name"]: (c["accepted"], c["proposed"]) for c in stats["by_class"]}
+    assert by_class == {"cat": (2, 0), "dog": (0, 1), "bird": (0, 0)}
+    assert stats["progress"] == 0.5
+
+
+def test_image_filters(project, classes, annotator, client_for):
+    labelled = ImageFactory(project=project, file_name="labelled.png")
+    ImageFactory(project=project, file_name="empty.png", status="done")
+    AnnotationFactory(image=labelled, label_class=classes[0])
+    api = client_for(annotator)
+    names = lambda q: [i["file_name"] for i in api.get(f"/api/projects/{project.pk}/images/?{q}").json()["results"]]  # noqa: E731
+    assert names("has_labels=true") == ["labelled.png"]
+    assert names("status=done") == ["empty.png"]
+    assert names("file_name=label") == ["labelled.png"]

@@ -341,7 +341,10 @@ class AnnotationScoped:
 
     @cached_property
     def annotation(self):
-        return get_object_or_404(selectors.annotations_visible(user=self.request.user), pk=self.kwargs["pk"])
+        try:
+            return selectors.annotation_get(user=self.request.user, annotation_id=self.kwargs["pk"])
+        except Annotation.DoesNotExist:
+            raise NotFound("No such annotation.") from None
 
     def get_project(self):
         return self.annotation.image.project

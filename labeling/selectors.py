@@ -3,7 +3,7 @@
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery
 
 from .models import Annotation, AnnotationEvent, Image, LabelClass, Membership, Project
-from .permissions import visible_projects
+from .permissions import role_in, visible_projects
 
 
 def project_list(*, user) -> QuerySet[Project]:
@@ -40,10 +40,15 @@ def images_visible(*, user) -> QuerySet[Image]:
     return Image.objects.filter(project__in=visible_projects(user)).select_related("project")
 
 
-def annotations_visible(*, user) -> QuerySet[Annotation]:
-    return Annotation.objects.filter(image__project__in=visible_projects(user)).select_related(
-        "image__project", "created_by"
-    )
+def annotation_get(*, user, annotation_id) -> Annotation:
+    """The annotation, or Annotation.DoesNotExist when it is not in one of the user's projects.
+
+    One join and one membership look-up (cached on the user): this sits on the autosave path.
+    """
+    annotation = Annotation.objects.select_related("image__project", "created_by").get(pk=annotation_id)
+    if role_in(user, annotation.image.project) is None:
+        raise Annotation.DoesNotExist
+    return annotation
 
 
 def annotation_list(*, image: Image | None = None, project: Project | None = None) -> QuerySet[Annotation]:

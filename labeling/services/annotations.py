@@ -165,15 +165,15 @@ def annotation_create(*, image: Image, user, data: dict) -> Annotation:
     return annotation
 
 
-def _lock_current(annotation_id: int, based_on: int) -> Annotation:
-    current = (
-        Annotation.objects.select_for_update()
-        .select_related("image__project", "label_class")
-        .filter(pk=annotation_id)
-        .first()
-    )
+def _lock_current(annotation: Annotation, based_on: int) -> Annotation:
+    """Lock the annotation's row (only that row: not its image or project) and check its version."""
+    current = Annotation.objects.select_for_update().filter(pk=annotation.pk).first()
     if current is None or current.version != based_on:
         raise StaleVersion(current)
+    # The image and project do not change under an annotation: reuse the ones already loaded.
+    current.image = annotation.image
+    if current.created_by_id == annotation.created_by_id:
+        current.created_by = annotation.created_by
     return current
 
 
@@ -188,7 +188,7 @@ def annotation_update(*, annotation: Annotation, user, version: int, changes: di
     if unknown:
         raise ValidationError({unknown[0]: "This field cannot be changed."})
     with transaction.atomic():
-        current = _lock_current(annotation.pk, version)
+        current = _lock_current(annotation, version)
         before = snapshot(current)
         image = current.image
         if "label_class" in changes and changes["label_class"] != current.label_class_id:
@@ -227,6 +227,6 @@ def annotation_update(*, annotation: Annotation, user, version: int, changes: di
 
 def annotation_delete(*, annotation: Annotation, user, version: int) -> None:
     with transaction.atomic():
-        current = _lock_current(annotation.pk, version)
+        current = _lock_current(annotation, version)
         _record(current, AnnotationEvent.Action.DELETE, user, snapshot(current), None)
         current.delete()

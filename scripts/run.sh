@@ -10,14 +10,15 @@ $PY manage.py migrate --no-input -v0
 $PY manage.py seed_demo
 [ "${ANNOTATOR_MODE:-embedded}" = production ] && $PY manage.py collectstatic --no-input -v0
 
-mkdir -p var/log
-.venv/bin/celery -A annotator worker -l info --concurrency "${CELERY_CONCURRENCY:-2}" >var/log/worker.log 2>&1 &
+LOGS="${ANNOTATOR_VAR_DIR:-var}/log"
+mkdir -p "$LOGS"
+.venv/bin/celery -A annotator worker -l info --concurrency "${CELERY_CONCURRENCY:-2}" >"$LOGS/worker.log" 2>&1 &
 WORKER=$!
 trap 'kill $WORKER 2>/dev/null; wait $WORKER 2>/dev/null' EXIT INT TERM
 
 echo
 echo "  Annotator is running at http://$HOST:$PORT/  (sign in with the admin user above)"
-echo "  Worker log: var/log/worker.log   Stop with Ctrl+C."
+echo "  Worker log: $LOGS/worker.log   Stop with Ctrl+C."
 echo
 .venv/bin/gunicorn annotator.wsgi --bind "$HOST:$PORT" --workers "${WEB_WORKERS:-3}" --timeout 120 \
   --access-logfile - --log-level info

@@ -159,6 +159,12 @@ ZIP_MAX_TOTAL_BYTES = env.int("ZIP_MAX_TOTAL_BYTES", default=2 * 1024 * 1024 * 1
 ZIP_MAX_MEMBERS = env.int("ZIP_MAX_MEMBERS", default=20_000)
 # Longest side of a thumbnail, in pixels.
 THUMBNAIL_SIZE = env.int("THUMBNAIL_SIZE", default=256)
+# COCO import: the largest annotation file accepted, in bytes.
+COCO_IMPORT_MAX_BYTES = env.int("COCO_IMPORT_MAX_BYTES", default=2 * 1024 * 1024 * 1024)
+# COCO import: files up to this size are imported during the request; larger ones by a job.
+COCO_IMPORT_SYNC_MAX_BYTES = env.int("COCO_IMPORT_SYNC_MAX_BYTES", default=10 * 1024 * 1024)
+# COCO export: up to this many annotations stream at once; more (or a zip with images) become a job.
+COCO_EXPORT_SYNC_MAX_ANNOTATIONS = env.int("COCO_EXPORT_SYNC_MAX_ANNOTATIONS", default=50_000)
 # Polygons: most points one polygon may carry (documented in docs/api.md).
 POLYGON_MAX_POINTS = env.int("POLYGON_MAX_POINTS", default=10_000)
 # How long a claim on an image from the next-image queue holds before others may take it.

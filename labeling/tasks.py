@@ -19,3 +19,19 @@ def image_thumbnail_make_task(image_id: int) -> None:
         log.info("image %s is gone; no thumbnail to make", image_id)
         return
     image_thumbnail_make(image=image)
+
+
+# Re-running writes a new file under a new name and moves it into place whole: safe to redeliver.
+@shared_task(name="labeling.coco_export", acks_late=True)
+def coco_export_task(job_id: str) -> None:
+    from .services.coco import coco_export_job
+
+    coco_export_job(job_id=job_id)
+
+
+# The import and the job's "succeeded" commit together, so a redelivered task finds it done.
+@shared_task(name="labeling.coco_import", acks_late=True)
+def coco_import_task(job_id: str) -> None:
+    from .services.coco import coco_import_job
+
+    coco_import_job(job_id=job_id)

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import apis, views
+from . import apis, apis_io, views
 
 api_urlpatterns = [
     path("projects/", apis.ProjectList.as_view(), name="api-project-list"),
@@ -13,6 +13,8 @@ api_urlpatterns = [
     path("projects/<int:project_id>/next-image/", apis.NextImage.as_view(), name="api-next-image"),
     path("projects/<int:project_id>/stats/", apis.ProjectStats.as_view(), name="api-project-stats"),
     path("projects/<int:project_id>/annotations/", apis.ProjectAnnotations.as_view(), name="api-project-annotations"),
+    path("projects/<int:project_id>/export/coco/", apis_io.CocoExport.as_view(), name="api-export-coco"),
+    path("projects/<int:project_id>/import/coco/", apis_io.CocoImport.as_view(), name="api-import-coco"),
     path("images/<int:pk>/", apis.ImageDetail.as_view(), name="api-image-detail"),
     path("images/<int:pk>/file/", apis.ImageFile.as_view(), name="api-image-file"),
     path("images/<int:pk>/thumbnail/", apis.ImageThumbnail.as_view(), name="api-image-thumbnail"),

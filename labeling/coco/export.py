@@ -1,0 +1,210 @@
+"""COCO instances export as a stream of bytes, from plain rows (no ORM inside).
+
+The document is written piece by piece: categories, then images, then annotations, each
+consumed lazily and in order, so memory stays flat however many rows there are.
+
+Choices:
+
+- Category ids are the server's stable ids, numbered from 1 in LabelClass order.
+- Image-level tags go into ``images[i].attributes.tags`` (a list of class names), written
+  only when an image has tags; pycocotools and datumaro ignore unknown image keys. They are
+  also offered as CSV by ``tags_csv_stream``. Tag annotations are never COCO annotations.
+- Boxes: ``bbox`` with ``"segmentation": []`` (datumaro warns when the key is missing, and an
+  empty list means "no shape" to it and to pycocotools), ``area = w * h``.
+- Polygons: one ring ``[[x1, y1, ...]]``, tight bbox, geometric (shoelace) area as in the
+  COCO 2017 files.
+- Masks (``mask_format="rle"``): one annotation per instance with every part and hole, the
+  stored compressed RLE, ``area`` = pixel count and ``bbox`` = pycocotools' tight box.
+- Masks (``mask_format="polygon"``): outer contours traced, every part in the one annotation;
+  holes cannot be expressed by COCO polygons (parts are a union) and are filled. A mask with
+  no traceable contour (e.g. a single pixel) falls back to RLE rather than being lost.
+- ``iscrowd`` is 0 unless the row says crowd; ``score`` is written only with
+  ``include_scores`` and only for rows that have one.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+from collections.abc import Iterable, Iterator
+from itertools import islice
+
+from .rows import AnnotationRow, CategoryRow, ImageRow
+from .shapes import RLE_BATCH, flat_bbox, rle_areas_bboxes, shoelace_area, trace_rle
+
+# C-accelerated JSON string quoting; the only escaping a file name or RLE string needs
+# (COCO RLE's alphabet includes the backslash).
+_quote = json.encoder.encode_basestring_ascii
+_FLUSH_BYTES = 1 << 16
+MASK_FORMATS = ("rle", "polygon")
+
+
+def _dumps(obj) -> str:
+    return json.dumps(obj, ensure_ascii=True, allow_nan=False, separators=(",", ":"))
+
+
+def _num(v: float) -> str:
+    # float.__repr__ is what json.dumps writes for floats: shortest exact round-trip form.
+    return repr(float(v))
+
+
+def _finite(total: float, row: AnnotationRow) -> None:
+    # One check on a sum: NaN and infinity propagate through addition.
+    if not math.isfinite(total):
+        raise ValueError(f"annotation {row.id}: geometry has a non-finite number")
+
+
+def _category_json(c: CategoryRow) -> str:
+    return _dumps({"id": int(c.id), "name": c.name, "supercategory": c.supercategory})
+
+
+def _image_json(img: ImageRow, license_id: int | None) -> str:
+    s = f'{{"id":{int(img.id)},"file_name":{_quote(img.file_name)},"width":{int(img.width)},"height":{int(img.height)}'
+    if license_id is not None:
+        s += f',"license":{license_id}'
+    if img.tags:
+        s += ',"attributes":{"tags":' + _dumps(list(img.tags)) + "}"
+    return s + "}"
+
+
+def _tail(row: AnnotationRow, area: str, include_scores: bool) -> str:
+    s = f',"area":{area},"iscrowd":{1 if row.iscrowd else 0}'
+    if include_scores and row.score is not None:
+        score = float(row.score)
+        _finite(score, row)
+        s += f',"score":{score!r}'
+    return s + "}"
+
+
+def _head(row: AnnotationRow, x: float, y: float, w: float, h: float) -> str:
+    return (
+        f'{{"id":{int(row.id)},"image_id":{int(row.image_id)},"category_id":{int(row.category_id)},'
+        f'"bbox":[{_num(x)},{_num(y)},{_num(w)},{_num(h)}]'
+    )
+
+
+def _box_json(row: AnnotationRow, include_scores: bool) -> str:
+    g = row.geometry
+    x, y, w, h = float(g["x"]), float(g["y"]), float(g["w"]), float(g["h"])
+    _finite(x + y + w + h, row)
+    return _head(row, x, y, w, h) + ',"segmentation":[]' + _tail(row, _num(w * h), include_scores)
+
+
+def _polygons_json(row: AnnotationRow, parts: list[list[float]], include_scores: bool) -> str:
+    flat_all = [v for part in parts for v in part]
+    _finite(sum(flat_all), row)
+    x0, y0, w, h = flat_bbox(flat_all)
+    area = sum(shoelace_area(p) for p in parts)
+    seg = "],[".join(",".join(map(repr, p)) for p in parts)
+    return _head(row, x0, y0, w, h) + f',"segmentation":[[{seg}]]' + _tail(row, _num(area), include_scores)
+
+
+def _polygon_json(row: AnnotationRow, include_scores: bool) -> str:
+    flat = [float(v) for point in row.geometry["points"] for v in point]
+    return _polygons_json(row, [flat], include_scores)
+
+
+def _mask_json(row: AnnotationRow, area: int, box: list[float], include_scores: bool) -> str:
+    rle = row.geometry["rle"]
+    h, w = rle["size"]
+    seg = f'{{"size":[{int(h)},{int(w)}],"counts":{_quote(rle["counts"])}}}'
+    return _head(row, *box) + f',"segmentation":{seg}' + _tail(row, str(area), include_scores)
+
+
+def _annotations_json(chunk: list[AnnotationRow], mask_format: str, include_scores: bool) -> list[str]:
+    """Serialise a chunk (at most RLE_BATCH rows), batching the pycocotools calls for masks."""
+    masks = [r for r in chunk if r.kind == "mask"]
+    if masks and mask_format == "polygon":
+        traced = {id(r): trace_rle(r.geometry["rle"]) for r in masks}
+        masks = [r for r in masks if not traced[id(r)]]  # untraceable: fall back to RLE
+    else:
+        traced = {}
+    areas, boxes = rle_areas_bboxes([r.geometry["rle"] for r in masks]) if masks else ([], [])
+    stats = {id(r): (a, b) for r, a, b in zip(masks, areas, boxes)}
+    out = []
+    for row in chunk:
+        kind = row.kind
+        if kind == "box":
+            out.append(_box_json(row, include_scores))
+        elif kind == "polygon":
+            out.append(_polygon_json(row, include_scores))
+        elif kind == "mask":
+            parts = traced.get(id(row))
+            if parts:
+                out.append(_polygons_json(row, parts, include_scores))
+            else:
+                out.append(_mask_json(row, *stats[id(row)], include_scores))
+        elif kind != "tag":
+            raise ValueError(f"annotation {row.id}: unknown kind {kind!r}")
+    return out
+
+
+def _joined(pieces: Iterable[str]) -> Iterator[bytes]:
+    """Comma-join JSON pieces into chunks of about 64 KiB."""
+    buf: list[str] = []
+    size = 0
+    first = True
+    for piece in pieces:
+        if first:
+            first = False
+        else:
+            buf.append(",")
+        buf.append(piece)
+        size += len(piece)
+        if size >= _FLUSH_BYTES:
+            yield "".join(buf).encode("ascii")
+            buf, size = [], 0
+    if buf:
+        yield "".join(buf).encode("ascii")
+
+
+def _annotation_pieces(annotations: Iterable[AnnotationRow], mask_format: str, include_scores: bool) -> Iterator[str]:
+    it = iter(annotations)
+    while chunk := list(islice(it, RLE_BATCH)):
+        yield from _annotations_json(chunk, mask_format, include_scores)
+
+
+def coco_export_stream(
+    *,
+    info: dict,
+    categories: Iterable[CategoryRow],
+    images: Iterable[ImageRow],
+    annotations: Iterable[AnnotationRow],
+    mask_format: str = "rle",
+    include_scores: bool = False,
+    license: dict | None = None,
+) -> Iterator[bytes]:
+    """Yield a COCO instances document as ASCII JSON chunks.
+
+    Args:
+        annotations: consumed lazily once, in order; tag rows are skipped.
+        license: an optional ``{"id", "name", "url"}``; when given, ``licenses`` holds it and
+            every image refers to it, otherwise ``licenses`` is empty.
+    """
+    if mask_format not in MASK_FORMATS:
+        raise ValueError(f"mask_format must be one of {MASK_FORMATS}, not {mask_format!r}")
+    licenses = [license] if license else []
+    license_id = int(license["id"]) if license else None
+    yield f'{{"info":{_dumps(info)},"licenses":{_dumps(licenses)},"categories":['.encode("ascii")
+    yield from _joined(_category_json(c) for c in categories)
+    yield b'],"images":['
+    yield from _joined(_image_json(i, license_id) for i in images)
+    yield b'],"annotations":['
+    yield from _joined(_annotation_pieces(annotations, mask_format, include_scores))
+    yield b"]}\n"
+
+
+def tags_csv_stream(images: Iterable[ImageRow]) -> Iterator[bytes]:
+    """Yield a UTF-8 CSV of image-level tags: header ``file_name,labels``, labels joined with ';'."""
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(["file_name", "labels"])
+    for n, img in enumerate(images, 1):
+        writer.writerow([img.file_name, ";".join(img.tags)])
+        if n % 4096 == 0:
+            yield buf.getvalue().encode("utf-8")
+            buf.seek(0)
+            buf.truncate()
+    yield buf.getvalue().encode("utf-8")

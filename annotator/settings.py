@@ -169,6 +169,21 @@ COCO_EXPORT_SYNC_MAX_ANNOTATIONS = env.int("COCO_EXPORT_SYNC_MAX_ANNOTATIONS", d
 POLYGON_MAX_POINTS = env.int("POLYGON_MAX_POINTS", default=10_000)
 # How long a claim on an image from the next-image queue holds before others may take it.
 IMAGE_CLAIM_MINUTES = env.int("IMAGE_CLAIM_MINUTES", default=30)
+# Model assistance: the frozen backbone (mobilenet_v2, mobilenet_v3_small, mobilenet_v3_large).
+MLASSIST_BACKBONE = env.str("MLASSIST_BACKBONE", default="mobilenet_v2")
+# Backbone input size in pixels (square); smaller is faster, larger sees smaller objects.
+MLASSIST_INPUT_SIZE = env.int("MLASSIST_INPUT_SIZE", default=224)
+# MobileNet width multiplier.
+MLASSIST_ALPHA = env.float("MLASSIST_ALPHA", default=1.0)
+# Backbone weights: "imagenet" (Keras' download), "none" (random: weak proposals), or a weights file's
+# path; `manage.py mlassist_install_weights FILE` installs one for air-gapped sites.
+MLASSIST_BACKBONE_WEIGHTS = env.str("MLASSIST_BACKBONE_WEIGHTS", default="imagenet")
+# Where installed weights files live.
+MLASSIST_WEIGHTS_DIR = Path(env("MLASSIST_WEIGHTS_DIR", default=str(VAR_DIR / "weights")))
+# Images a forward pass of the backbone takes at once.
+MLASSIST_FEATURE_BATCH = env.int("MLASSIST_FEATURE_BATCH", default=32)
+# Epochs for the box and mask heads (the tag classifier is solved to convergence).
+MLASSIST_HEAD_EPOCHS = env.int("MLASSIST_HEAD_EPOCHS", default=30)
 # Let Django stream big uploads to temp files instead of memory.
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 DATA_UPLOAD_MAX_NUMBER_FILES = env.int("DATA_UPLOAD_MAX_NUMBER_FILES", default=1000)
@@ -226,6 +241,8 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "AnnotationStateEnum": "labeling.models.Annotation.State",
         "JobStateEnum": "labeling.models.Job.State",
+        "AnnotationKindEnum": "labeling.models.Annotation.Kind",
+        "ModelVersionKindEnum": "mlassist.models.ModelVersion.Kind",
     },
 }
 

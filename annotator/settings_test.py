@@ -4,6 +4,8 @@ The SQLite test database is a file (not memory) so that a real Celery worker pro
 open the same database as the test.
 """
 
+import os
+
 from .settings import *  # noqa: F401,F403
 from .settings import DATABASES, VAR_DIR
 
@@ -14,3 +16,8 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
+
+# Model assistance in tests: random weights (nothing can be downloaded) and small inputs.
+MLASSIST_BACKBONE_WEIGHTS = "none"
+MLASSIST_INPUT_SIZE = 96
+MLASSIST_HEAD_EPOCHS = int(os.environ.get("MLASSIST_HEAD_EPOCHS", "15"))

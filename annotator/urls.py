@@ -4,6 +4,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from labeling.urls import api_urlpatterns, page_urlpatterns
+from mlassist.urls import api_urlpatterns as mlassist_api_urlpatterns
 
 urlpatterns = [
     path("admin/", admin.site.urls),
@@ -12,5 +13,6 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/", include(api_urlpatterns)),
+    path("api/", include(mlassist_api_urlpatterns)),
     path("", include(page_urlpatterns)),
 ]

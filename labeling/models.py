@@ -271,6 +271,7 @@ class AnnotationEvent(models.Model):
 
     class Meta:
         ordering = ["id"]
+        indexes = [models.Index(fields=["project", "at"], name="event_project_at")]
         constraints = [models.CheckConstraint(name="event_action_valid", condition=Q(action__in=["create", "update", "state", "delete"]))]
 
     def __str__(self):

@@ -1,7 +1,70 @@
-"""Model assistance. ModelVersion is what a proposal points back to; training fills it in."""
+"""Model assistance: stored features, training runs and the model versions they produce."""
 
+from django.conf import settings
 from django.db import models
 from django.db.models import Q
+
+
+class ImageFeatures(models.Model):
+    """The frozen backbone's output for one image, computed once per backbone configuration."""
+
+    image = models.ForeignKey("labeling.Image", on_delete=models.CASCADE, related_name="features")
+    backbone_key = models.CharField(max_length=80)
+    # mlassist.ml.features.ImageFeatures.to_bytes(): pooled vector and spatial map, float16, normalised.
+    blob = models.BinaryField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["image", "backbone_key"], name="features_once_per_backbone")]
+        verbose_name_plural = "image features"
+
+    def __str__(self):
+        return f"features of image {self.image_id} ({self.backbone_key})"
+
+
+class TrainingRun(models.Model):
+    """One training of a project's heads. At most one runs and at most one waits, per project."""
+
+    class State(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+
+    class Reason(models.TextChoices):
+        LABELS = "labels", "New labels"
+        MANUAL = "manual", "Train now"
+
+    project = models.ForeignKey("labeling.Project", on_delete=models.CASCADE, related_name="training_runs")
+    state = models.CharField(max_length=10, choices=State.choices, default=State.QUEUED)
+    reason = models.CharField(max_length=10, choices=Reason.choices, default=Reason.MANUAL)
+    stage = models.CharField(max_length=40, blank=True)
+    epoch = models.PositiveIntegerField(default=0)
+    epochs = models.PositiveIntegerField(default=0)
+    loss = models.FloatField(null=True, blank=True)
+    progress = models.FloatField(default=0)
+    detail = models.CharField(max_length=300, blank=True)
+    error = models.TextField(blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            # Coalescing: labels arriving while a run is queued or running add nothing more.
+            models.UniqueConstraint(fields=["project"], condition=Q(state="queued"), name="one_queued_run_per_project"),
+            models.UniqueConstraint(fields=["project"], condition=Q(state="running"), name="one_running_run_per_project"),
+            models.CheckConstraint(name="run_state_valid", condition=Q(state__in=["queued", "running", "succeeded", "failed"])),
+            models.CheckConstraint(name="run_progress_0_1", condition=Q(progress__gte=0) & Q(progress__lte=1)),
+        ]
+
+    def __str__(self):
+        return f"training run {self.pk} of {self.project} ({self.state})"
 
 
 class ModelVersion(models.Model):
@@ -13,9 +76,19 @@ class ModelVersion(models.Model):
     project = models.ForeignKey("labeling.Project", on_delete=models.CASCADE, related_name="model_versions")
     kind = models.CharField(max_length=20, choices=Kind.choices)
     number = models.PositiveIntegerField(help_text="1, 2, 3, ... per project and kind.")
+    training_run = models.ForeignKey(
+        TrainingRun, null=True, blank=True, on_delete=models.SET_NULL, related_name="model_versions"
+    )
+    backbone_key = models.CharField(max_length=80, blank=True)
     labels_used = models.PositiveIntegerField(default=0)
+    # Metrics on the held-out split, the ids of that split's images, and the class order of the outputs.
     metrics = models.JSONField(default=dict, blank=True)
+    validation_images = models.JSONField(default=list, blank=True)
+    class_ids = models.JSONField(default=list, blank=True)
     artifact = models.FileField(upload_to="models/", max_length=300, blank=True)
+    # Classifiers only: backbone and head together for phones and edge devices, with labels.txt.
+    tflite = models.FileField(upload_to="models/", max_length=300, blank=True)
+    tflite_labels = models.TextField(blank=True)
     in_service = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
 

@@ -75,42 +75,82 @@ def _database_url_for_workers(settings_dict) -> str:
     return f"postgres://{user}{password}@{host}:{port}/{settings_dict['NAME']}"
 
 
-@pytest.fixture
-def celery_worker_process(transactional_db, settings, tmp_path):
+class WorkerProcess:
     """A real Celery worker process on the test database and the configured broker."""
+
+    def __init__(self, env: dict, log_path):
+        import subprocess
+        import sys
+
+        self.env, self.log_path = env, log_path
+        self.log = open(log_path, "a")
+        ready_before = log_path.read_text().count("ready.")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "annotator", "worker", "-P", "solo", "-l", "info",
+             "--without-gossip", "--without-mingle", "--without-heartbeat"],
+            env=env, stdout=self.log, stderr=subprocess.STDOUT,
+        )
+        self._wait_ready(ready_before)
+
+    def _wait_ready(self, ready_before: int):
+        import time
+
+        deadline = time.monotonic() + 90
+        while self.log_path.read_text().count("ready.") <= ready_before:
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"the worker did not start:\n{self.log_path.read_text()}")
+            time.sleep(0.2)
+
+    def kill(self):
+        """SIGKILL: the worker dies mid-task without acknowledging it, as in a crash or OOM kill."""
+        self.process.kill()
+        self.process.wait(timeout=30)
+
+    def stop(self):
+        import subprocess
+
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+        self.log.close()
+
+
+@pytest.fixture
+def worker_env(transactional_db, settings):
     import os
-    import subprocess
-    import sys
-    import time
 
     from django.db import connection
 
-    env = {
+    return {
         **os.environ,
-        "DJANGO_SETTINGS_MODULE": "annotator.settings",
+        "DJANGO_SETTINGS_MODULE": "annotator.settings_test",
         "DATABASE_URL": _database_url_for_workers(connection.settings_dict),
         "MEDIA_ROOT": str(settings.MEDIA_ROOT),
     }
-    base = [sys.executable, "-m", "celery", "-A", "annotator"]
-    subprocess.run([*base, "purge", "-f"], env=env, check=True, capture_output=True, timeout=60)
-    log_path = tmp_path / "worker.log"
-    log = open(log_path, "w")
-    process = subprocess.Popen(
-        [*base, "worker", "-P", "solo", "-l", "info", "--without-gossip", "--without-mingle", "--without-heartbeat"],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    deadline = time.monotonic() + 60
-    while "ready." not in log_path.read_text():
-        if process.poll() is not None or time.monotonic() > deadline:
-            raise RuntimeError(f"the worker did not start:\n{log_path.read_text()}")
-        time.sleep(0.2)
-    process.log_path = log_path
-    yield process
-    process.terminate()
-    try:
-        process.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        process.kill()
-    log.close()
+
+
+@pytest.fixture
+def start_worker(worker_env, tmp_path):
+    """Start real worker processes (a fresh broker queue first); all are stopped after the test."""
+    import subprocess
+    import sys
+
+    subprocess.run([sys.executable, "-m", "celery", "-A", "annotator", "purge", "-f"], env=worker_env, check=True,
+                   capture_output=True, timeout=60)
+    workers = []
+
+    def start():
+        workers.append(WorkerProcess(worker_env, tmp_path / "worker.log"))
+        return workers[-1]
+
+    yield start
+    for worker in workers:
+        worker.stop()
+
+
+@pytest.fixture
+def celery_worker_process(start_worker):
+    return start_worker()

@@ -109,6 +109,15 @@ def _check_tags(image: Image, new: list[Annotation]) -> None:
         names[tag.label_class_id] = tag.label_class.name
 
 
+def _labels_changed(image: Image, annotations) -> None:
+    """After commit: people's accepted labels count towards the next training run."""
+    if any(a.state == State.ACCEPTED for a in annotations):
+        from mlassist.services.training import training_note_labels
+
+        project_id = image.project_id
+        transaction.on_commit(lambda: training_note_labels(project_id=project_id))
+
+
 def _mark_started(image: Image) -> None:
     if image.status == Image.Status.NEW:
         Image.objects.filter(pk=image.pk, status=Image.Status.NEW).update(
@@ -146,6 +155,7 @@ def annotation_create_many(*, image: Image, user, items: list[dict]) -> list[Ann
                 for a in built
             )
             _mark_started(image)
+            _labels_changed(image, built)
     except IntegrityError as exc:
         raise ValidationError({"label_class": f"Refused by the database: {exc}"}) from None
     return built
@@ -160,6 +170,7 @@ def annotation_create(*, image: Image, user, data: dict) -> Annotation:
             annotation.save()
             _record(annotation, AnnotationEvent.Action.CREATE, user, None, snapshot(annotation))
             _mark_started(image)
+            _labels_changed(image, [annotation])
     except IntegrityError as exc:
         raise ValidationError({"label_class": f"Refused by the database: {exc}"}) from None
     return annotation
@@ -222,6 +233,7 @@ def annotation_update(*, annotation: Annotation, user, version: int, changes: di
         after = snapshot(current)
         action = AnnotationEvent.Action.STATE if not edited and before["state"] != after["state"] else AnnotationEvent.Action.UPDATE
         _record(current, action, user, before, after)
+        _labels_changed(image, [current])
     return current
 
 

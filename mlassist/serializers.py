@@ -1,0 +1,23 @@
+from rest_framework import serializers
+
+from .models import ModelVersion, TrainingRun
+
+
+class TrainingRunSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = TrainingRun
+        fields = ["id", "state", "reason", "stage", "epoch", "epochs", "loss", "progress", "detail", "error",
+                  "attempts", "created_at", "started_at", "finished_at"]
+        read_only_fields = fields
+
+
+class ModelVersionSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = ModelVersion
+        fields = ["id", "kind", "number", "labels_used", "metrics", "class_ids", "in_service", "backbone_key",
+                  "created_at"]
+        read_only_fields = fields
+
+
+class ProposeSerializer(serializers.Serializer):
+    images = serializers.ListField(child=serializers.IntegerField(), required=False, allow_empty=True)

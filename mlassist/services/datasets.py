@@ -1,0 +1,68 @@
+"""Gather the accepted labels of a project as plain arrays for the heads (no TensorFlow here)."""
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+import numpy as np
+from pycocotools import mask as mask_api
+
+from labeling.models import Annotation
+
+# Annotation kind -> the head that learns it.
+HEAD_OF_KIND = {"tag": "classifier", "box": "detector", "mask": "segmenter"}
+MIN_IMAGES = 4  # below this there is no held-out split worth the name
+
+
+@dataclass
+class LabelSet:
+    kind: str
+    image_ids: list[int]
+    class_ids: list[int]  # label class ids, in the order of the head's outputs
+    targets: list = field(default_factory=list)  # per image: class index / multi-hot / (boxes, classes) / (masks, classes)
+    labels_used: int = 0
+    problem: str = ""  # why this kind cannot be trained yet
+
+
+def label_set(*, project, kind: str) -> LabelSet:
+    """Accepted labels of one kind, per image, with their classes numbered for the head."""
+    rows = (
+        Annotation.objects.filter(image__project=project, kind=kind, state=Annotation.State.ACCEPTED)
+        .order_by("image_id", "id")
+        .values_list("image_id", "label_class_id", "geometry")
+    )
+    per_image = defaultdict(list)
+    for image_id, class_id, geometry in rows.iterator(chunk_size=2000):
+        per_image[image_id].append((class_id, geometry))
+    class_ids = sorted({c for items in per_image.values() for c, _ in items})
+    index = {c: i for i, c in enumerate(class_ids)}
+    image_ids = sorted(per_image)
+    labels = LabelSet(kind=kind, image_ids=image_ids, class_ids=class_ids, labels_used=sum(map(len, per_image.values())))
+    if len(image_ids) < MIN_IMAGES:
+        labels.problem = f"{len(image_ids)} images have accepted {kind} labels; training needs {MIN_IMAGES}."
+    elif kind == "tag" and len(class_ids) < 2:
+        labels.problem = "Tags of at least two classes are needed to train a classifier."
+    if labels.problem:
+        return labels
+    for image_id in image_ids:
+        items = per_image[image_id]
+        if kind == "tag":
+            labels.targets.append([index[c] for c, _ in items])
+        elif kind == "box":
+            boxes = np.array([[g["x"], g["y"], g["w"], g["h"]] for _, g in items], np.float32).reshape(-1, 4)
+            labels.targets.append((boxes, np.array([index[c] for c, _ in items], np.int64)))
+        else:
+            masks = [mask_api.decode({"size": g["rle"]["size"], "counts": g["rle"]["counts"].encode()}).astype(bool)
+                     for _, g in items]
+            labels.targets.append((masks, np.array([index[c] for c, _ in items], np.int64)))
+    return labels
+
+
+def tag_matrix(targets: list[list[int]], n_classes: int, multilabel: bool) -> np.ndarray:
+    """Class indices (single-label) or a multi-hot matrix (multi-label) from per-image tag classes."""
+    if multilabel:
+        y = np.zeros((len(targets), n_classes), np.float32)
+        for row, classes in enumerate(targets):
+            y[row, classes] = 1
+        return y
+    # Single-label projects hold one accepted tag per image.
+    return np.array([classes[0] for classes in targets], np.int64)

@@ -1,0 +1,72 @@
+"""Features once per image: the frozen backbone's pooled vector and spatial map, stored."""
+
+from pathlib import Path
+
+from django.conf import settings
+
+from labeling.models import Image
+
+from ..ml.config import BackboneConfig
+from ..models import ImageFeatures
+
+
+def backbone_config() -> BackboneConfig:
+    weights = settings.MLASSIST_BACKBONE_WEIGHTS
+    if weights not in ("imagenet", "none") and not Path(weights).is_absolute():
+        weights = str(settings.MLASSIST_WEIGHTS_DIR / weights)
+    return BackboneConfig(
+        name=settings.MLASSIST_BACKBONE,
+        input_size=settings.MLASSIST_INPUT_SIZE,
+        alpha=settings.MLASSIST_ALPHA,
+        weights=weights,
+    )
+
+
+def features_missing(*, project, cfg: BackboneConfig | None = None):
+    key = (cfg or backbone_config()).key()
+    return project.images.exclude(features__backbone_key=key).order_by("id")
+
+
+def features_compute(*, project, progress=None, cfg: BackboneConfig | None = None) -> int:
+    """Compute and store features for every image of ``project`` that has none for this backbone.
+
+    Idempotent: rows are keyed by (image, backbone key) and skipped when present, so a
+    redelivered task only does what is left. Returns how many were computed.
+    """
+    from ..ml.features import FeatureExtractor
+
+    cfg = cfg or backbone_config()
+    todo = list(features_missing(project=project, cfg=cfg))
+    if not todo:
+        return 0
+    extractor = FeatureExtractor(cfg, batch_size=settings.MLASSIST_FEATURE_BATCH)
+    done = 0
+    batch = settings.MLASSIST_FEATURE_BATCH
+    for start in range(0, len(todo), batch * 4):
+        chunk = todo[start : start + batch * 4]
+        sources = [_read(image) for image in chunk]
+        results = extractor.extract(sources, on_error="skip")
+        ImageFeatures.objects.bulk_create(
+            [
+                ImageFeatures(image=image, backbone_key=cfg.key(), blob=features.to_bytes())
+                for image, features in zip(chunk, results, strict=True)
+                if features is not None
+            ],
+            ignore_conflicts=True,  # another worker stored the same image's features first
+        )
+        done += len(chunk)
+        if progress:
+            progress("features", done, len(todo), 0.0)
+    return done
+
+
+def _read(image: Image) -> bytes:
+    with image.file.open("rb") as fh:
+        return fh.read()
+
+
+def features_of(*, image_ids, cfg: BackboneConfig | None = None) -> dict[int, bytes]:
+    """Stored feature blobs by image id, for the current backbone."""
+    key = (cfg or backbone_config()).key()
+    rows = ImageFeatures.objects.filter(image_id__in=list(image_ids), backbone_key=key)
+    return {image_id: bytes(blob) for image_id, blob in rows.values_list("image_id", "blob").iterator(chunk_size=1000)}

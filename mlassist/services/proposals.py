@@ -1,0 +1,133 @@
+"""Proposals: the serving heads label every image no person has labelled yet.
+
+A proposal is an Annotation with origin "model", state "proposed", a score and its model
+version. Refreshing replaces an image's older proposals; accepted, rejected and human
+annotations are never touched. Images that already hold proposals of the serving version
+are skipped, so a redelivered task does not repeat work.
+"""
+
+import numpy as np
+from django.db import transaction
+from django.db.models import Exists, OuterRef
+
+from labeling.models import Annotation, Project
+
+from ..models import ModelVersion
+from .features import backbone_config, features_compute, features_of
+
+BATCH = 256
+
+def images_to_propose(*, project: Project, image_ids=None):
+    human = Annotation.objects.filter(image=OuterRef("pk"), origin=Annotation.Origin.HUMAN)
+    images = project.images.annotate(has_human=Exists(human)).filter(has_human=False)
+    return images.filter(pk__in=image_ids) if image_ids else images
+
+def proposals_refresh(*, project: Project, image_ids=None, progress=None) -> int:
+    """Propose with every serving version for images without human labels; returns proposals stored."""
+    from ..ml import predict
+    from ..ml.features import stack_pooled, stack_spatial
+
+    serving = list(ModelVersion.objects.filter(project=project, in_service=True))
+    if not serving:
+        return 0
+    cfg = backbone_config()
+    features_compute(project=project, cfg=cfg)
+    loaded = {v.kind: (v, load_version_head(v)) for v in serving}
+    targets = list(images_to_propose(project=project, image_ids=image_ids).order_by("id").values_list("id", "width", "height"))
+    stored = 0
+    threshold = project.proposal_threshold
+    for start in range(0, len(targets), BATCH):
+        chunk = targets[start : start + BATCH]
+        blobs = features_of(image_ids=[i for i, _, _ in chunk], cfg=cfg)
+        chunk = [row for row in chunk if row[0] in blobs]
+        if not chunk:
+            continue
+        ids = [i for i, _, _ in chunk]
+        rows: list[Annotation] = []
+        if "classifier" in loaded:
+            version, model = loaded["classifier"]
+            found = predict.predict_tags(model, stack_pooled(blobs[i] for i in ids), multilabel=project.multilabel,
+                                         threshold=threshold)
+            for image_id, tags in zip(ids, found, strict=True):
+                rows += [_row(image_id, version, "tag", {}, t.class_index, t.score) for t in tags if t.score >= threshold]
+        for kind, head in (("box", "detector"), ("mask", "segmenter")):
+            if head not in loaded:
+                continue
+            version, model = loaded[head]
+            spatial, _ = stack_spatial(blobs[i] for i in ids)
+            sizes = np.array([[w, h] for _, w, h in chunk])
+            if head == "detector":
+                found = predict.predict_boxes(model, spatial, sizes, len(version.class_ids), threshold=threshold)
+            else:
+                found = predict.predict_masks(model, spatial, sizes, threshold=threshold)
+            for (image_id, w, h), items in zip(chunk, found, strict=True):
+                for p in items:
+                    geometry = _box(p.bbox, w, h) if kind == "box" else {"rle": p.rle}
+                    if geometry:
+                        rows.append(_row(image_id, version, kind, geometry, p.class_index, p.score))
+        for row in rows:
+            row.label_class_id = loaded[_head_of(row.kind)][0].class_ids[row.label_class_id]
+        with transaction.atomic():
+            Annotation.objects.filter(image_id__in=ids, origin=Annotation.Origin.MODEL,
+                                      state=Annotation.State.PROPOSED).delete()
+            Annotation.objects.bulk_create(rows, batch_size=2000)
+        stored += len(rows)
+        if progress:
+            progress(min(1.0, (start + len(chunk)) / len(targets)))
+    return stored
+
+def _head_of(kind: str) -> str:
+    return {"tag": "classifier", "box": "detector", "mask": "segmenter"}[kind]
+
+def _row(image_id, version, kind, geometry, class_index, score) -> Annotation:
+    # label_class_id holds the head's class index until mapped to the class id above.
+    return Annotation(image_id=image_id, label_class_id=class_index, kind=kind, geometry=geometry,
+                      origin=Annotation.Origin.MODEL, state=Annotation.State.PROPOSED,
+                      score=float(min(1.0, max(0.0, score))), model_version=version)
+
+def _box(bbox, width, height) -> dict | None:
+    """A predicted box kept inside the image (the model's output, not a person's input, is clamped)."""
+    x0, y0 = max(0.0, bbox[0]), max(0.0, bbox[1])
+    x1, y1 = min(float(width), bbox[0] + bbox[2]), min(float(height), bbox[1] + bbox[3])
+    if x1 - x0 < 1 or y1 - y0 < 1:
+        return None
+    return {"x": x0, "y": y0, "w": x1 - x0, "h": y1 - y0}
+
+def load_version_head(version: ModelVersion):
+    """The Keras head of a stored version (Keras reads .keras files from a path, not a stream)."""
+    import os
+    import tempfile
+
+    from ..ml import heads
+
+    with version.artifact.open("rb") as fh, tempfile.NamedTemporaryFile(suffix=".keras", delete=False) as tmp:
+        tmp.write(fh.read())
+    try:
+        return heads.load_head(tmp.name)
+    finally:
+        os.unlink(tmp.name)
+
+
+def proposals_start(*, project: Project, user, image_ids=None):
+    """Queue a proposal job for these images (all without human labels when None)."""
+    from labeling.services.jobs import job_create
+
+    from ..tasks import propose_task
+
+    with transaction.atomic():
+        job = job_create(project=project, kind="propose", user=user, params={"images": list(image_ids or [])})
+        propose_task.delay_on_commit(str(job.pk))
+    return job
+
+
+def proposals_job(*, job_id) -> None:
+    from labeling.services.jobs import job_progress, job_run
+
+    def work(job):
+        count = proposals_refresh(
+            project=job.project, image_ids=job.params.get("images") or None,
+            progress=lambda f: job_progress(job_id=job.pk, progress=0.99 * f, detail="Proposing"),
+        )
+        return {"proposals": count}, ""
+
+    job_run(job_id=job_id, work=work)

@@ -1,0 +1,221 @@
+"""Training runs: requested after every N new labels or on "Train now", one at a time per project,
+coalesced, resumable after a killed worker; each trained head becomes a ModelVersion."""
+
+import logging
+import os
+import tempfile
+
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.db import IntegrityError, transaction
+from django.db.models import F, Max
+from django.utils import timezone
+
+from labeling.models import AnnotationEvent, Project
+
+from ..models import ModelVersion, TrainingRun
+from .datasets import HEAD_OF_KIND, label_set, tag_matrix
+from .features import backbone_config, features_compute, features_of
+
+log = logging.getLogger(__name__)
+State = TrainingRun.State
+METRIC = {"classifier": "accuracy", "detector": "map50", "segmenter": "map50"}
+
+
+def training_request(*, project: Project, user=None, reason: str = TrainingRun.Reason.MANUAL) -> TrainingRun:
+    """Queue a run unless one already waits (then that one is the answer: requests coalesce)."""
+    from ..tasks import training_run_task
+
+    try:
+        with transaction.atomic():
+            run = TrainingRun.objects.create(project=project, reason=reason, requested_by=user)
+            training_run_task.delay_on_commit(run.pk)
+            return run
+    except IntegrityError:
+        return TrainingRun.objects.get(project=project, state=State.QUEUED)
+
+
+def training_note_labels(*, project_id: int) -> TrainingRun | None:
+    """After people change labels: request a run once ``retrain_every`` new accepted labels arrived."""
+    project = Project.objects.filter(pk=project_id).first()
+    if project is None or project.training_runs.filter(state=State.QUEUED).exists():
+        return None
+    last = project.training_runs.order_by("-created_at").values_list("created_at", flat=True).first()
+    events = AnnotationEvent.objects.filter(project_id=project_id, actor__isnull=False, after__state="accepted")
+    if last is not None:
+        events = events.filter(at__gt=last)
+    if events.count() < project.retrain_every:
+        return None
+    return training_request(project=project, reason=TrainingRun.Reason.LABELS)
+
+
+def _claim(run_id) -> TrainingRun | None:
+    """queued -> running (or running again after a killed worker); None when another run holds the project."""
+    try:
+        with transaction.atomic():
+            claimed = TrainingRun.objects.filter(pk=run_id, state__in=[State.QUEUED, State.RUNNING]).update(
+                state=State.RUNNING, started_at=timezone.now(), attempts=F("attempts") + 1, error=""
+            )
+    except IntegrityError:
+        return None  # another run of this project is running; it starts this one when it ends
+    return TrainingRun.objects.select_related("project").get(pk=run_id) if claimed else None
+
+
+def _report(run, stage, fraction, detail="", epoch=0, epochs=0, loss=None):
+    TrainingRun.objects.filter(pk=run.pk).update(
+        stage=stage, progress=max(0.0, min(1.0, fraction)), detail=detail[:300], epoch=epoch, epochs=epochs, loss=loss
+    )
+
+
+def training_run_execute(*, run_id) -> None:
+    """Do one training run: features, every head the project uses, promotion, then proposals."""
+    run = _claim(run_id)
+    if run is None:
+        return
+    project = run.project
+    try:
+        cfg = backbone_config()
+        features_compute(
+            project=project, cfg=cfg,
+            progress=lambda stage, done, total, loss: _report(run, "features", 0.3 * done / max(total, 1), f"{done}/{total} images"),
+        )
+        kinds = [k for k in project.kinds if k in HEAD_OF_KIND]
+        notes = []
+        for n, kind in enumerate(kinds):
+            start, width = 0.3 + 0.5 * n / len(kinds), 0.5 / len(kinds)
+            note = _train_head(run, project, kind, cfg, start, width)
+            if note:
+                notes.append(note)
+        _report(run, "proposing", 0.8, "Proposing for unlabelled images")
+        from .proposals import proposals_refresh
+
+        proposals_refresh(project=project, progress=lambda f: _report(run, "proposing", 0.8 + 0.2 * f))
+        TrainingRun.objects.filter(pk=run.pk).update(
+            state=State.SUCCEEDED, progress=1.0, stage="done", detail=" ".join(notes)[:300] or "Done",
+            finished_at=timezone.now(),
+        )
+    except Exception as exc:
+        log.exception("training run %s failed", run.pk)
+        TrainingRun.objects.filter(pk=run.pk).update(state=State.FAILED, error=f"{exc.__class__.__name__}: {exc}",
+                                                      finished_at=timezone.now())
+    finally:
+        waiting = project.training_runs.filter(state=State.QUEUED).values_list("pk", flat=True).first()
+        if waiting:
+            from ..tasks import training_run_task
+
+            training_run_task.delay(waiting)
+
+
+def _train_head(run, project, kind, cfg, start, width) -> str:
+    from ..ml import training
+    from ..ml.features import stack_pooled, stack_spatial
+
+    labels = label_set(project=project, kind=kind)
+    head = HEAD_OF_KIND[kind]
+    if labels.problem:
+        return labels.problem
+    blobs = features_of(image_ids=labels.image_ids, cfg=cfg)
+    keep = [i for i, image_id in enumerate(labels.image_ids) if image_id in blobs]
+    image_ids = [labels.image_ids[i] for i in keep]
+    targets = [labels.targets[i] for i in keep]
+    serving = ModelVersion.objects.filter(project=project, kind=head, in_service=True).first()
+    val_indices = None
+    if serving and serving.class_ids == labels.class_ids and serving.backbone_key == cfg.key():
+        # Judge the new version on the split the serving one was judged on.
+        position = {image_id: i for i, image_id in enumerate(image_ids)}
+        val_indices = [position[i] for i in serving.validation_images if i in position] or None
+
+    def progress(stage, epoch, epochs, loss):
+        _report(run, stage, start + width * epoch / max(epochs, 1), f"{stage} {epoch}/{epochs}", epoch, epochs, loss)
+
+    n_classes = len(labels.class_ids)
+    sizes = None
+    if head == "classifier":
+        x = stack_pooled(blobs[i] for i in image_ids)
+        y = tag_matrix(targets, n_classes, project.multilabel)
+        result = training.train_classifier(x, y, n_classes, multilabel=project.multilabel, val_indices=val_indices,
+                                           progress=progress)
+    else:
+        x, sizes = stack_spatial(blobs[i] for i in image_ids)
+        shapes, classes = [t[0] for t in targets], [t[1] for t in targets]
+        trainer = training.train_box_head if head == "detector" else training.train_mask_head
+        result = trainer(x, shapes, classes, sizes, n_classes, epochs=settings.MLASSIST_HEAD_EPOCHS, augment_flip=True,
+                         val_indices=val_indices, progress=progress)
+    version = _save_version(run, project, head, cfg, labels, image_ids, result)
+    old_score = _score_of(serving, head, x, targets, sizes, result, project, labels) if val_indices else None
+    new_score = result.metrics.get(METRIC[head], -1)
+    if serving is None or old_score is None or new_score >= old_score:
+        model_version_promote(version=version)
+        if head == "classifier":
+            _export_tflite(version, cfg, result.model, project)
+        return ""
+    ModelVersion.objects.filter(pk=version.pk).update(
+        metrics={**version.metrics, "compared_with": {"version": serving.number, METRIC[head]: old_score}}
+    )
+    return f"{head} v{version.number} scored {new_score:.3f} < v{serving.number}'s {old_score:.3f}: not promoted."
+
+
+def _score_of(serving, head, x, targets, sizes, result, project, labels) -> float | None:
+    """The serving version's metric on the new version's validation images."""
+    from ..ml import training
+    from .proposals import load_version_head
+
+    va = result.val_indices
+    if va is None or len(va) == 0:
+        return None
+    model = load_version_head(serving)
+    n_classes = len(labels.class_ids)
+    if head == "classifier":
+        y = tag_matrix([targets[i] for i in va], n_classes, project.multilabel)
+        metrics = training.evaluate_classifier(model, x[va], y, project.multilabel)
+    elif head == "detector":
+        metrics = training.evaluate_box_head(model, x[va], [targets[i][0] for i in va], [targets[i][1] for i in va], sizes[va], n_classes)
+    else:
+        metrics = training.evaluate_mask_head(model, x[va], [targets[i][0] for i in va], [targets[i][1] for i in va], sizes[va], n_classes)
+    return metrics.get(METRIC[head])
+
+
+def _save_version(run, project, head, cfg, labels, image_ids, result) -> ModelVersion:
+    from ..ml.heads import save_head
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "head.keras")
+        save_head(result.model, path)
+        with open(path, "rb") as fh:
+            data = fh.read()
+    with transaction.atomic():
+        number = (ModelVersion.objects.select_for_update().filter(project=project, kind=head)
+                  .aggregate(n=Max("number"))["n"] or 0) + 1
+        version = ModelVersion(
+            project=project, kind=head, number=number, training_run=run, backbone_key=cfg.key(),
+            labels_used=labels.labels_used, metrics=_plain(result.metrics), class_ids=labels.class_ids,
+            validation_images=[image_ids[i] for i in (result.val_indices if result.val_indices is not None else [])],
+        )
+        version.artifact.save(f"{project.pk}/{head}-v{number}.keras", ContentFile(data), save=False)
+        version.save()
+    return version
+
+
+def _plain(metrics: dict) -> dict:
+    return {k: (float(v) if isinstance(v, (int, float)) or hasattr(v, "item") else v) for k, v in metrics.items()}
+
+
+def _export_tflite(version, cfg, head_model, project) -> None:
+    from ..ml.export import classifier_to_tflite
+
+    names = dict(project.label_classes.values_list("id", "name"))
+    exported = classifier_to_tflite(cfg, head_model, [names[i] for i in version.class_ids])
+    version.tflite.save(f"{project.pk}/classifier-v{version.number}.tflite", ContentFile(exported.model), save=False)
+    version.tflite_labels = exported.labels
+    version.save(update_fields=["tflite", "tflite_labels"])
+
+
+@transaction.atomic
+def model_version_promote(*, version: ModelVersion) -> ModelVersion:
+    """Put ``version`` in service (also how a user rolls back to an older one)."""
+    ModelVersion.objects.filter(project=version.project, kind=version.kind, in_service=True).exclude(
+        pk=version.pk
+    ).update(in_service=False)
+    ModelVersion.objects.filter(pk=version.pk).update(in_service=True)
+    version.in_service = True
+    return version

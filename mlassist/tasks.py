@@ -1,0 +1,20 @@
+"""Thin Celery tasks for model assistance: take ids, make one service call."""
+
+from celery import shared_task
+
+
+# Idempotent: a run left "running" by a killed worker is claimed again by the redelivered task,
+# features already stored are skipped, and a version is promoted only when complete.
+@shared_task(name="mlassist.training_run", acks_late=True)
+def training_run_task(run_id: int) -> None:
+    from .services.training import training_run_execute
+
+    training_run_execute(run_id=run_id)
+
+
+# Proposals of an image are replaced in one transaction; re-running gives the same result.
+@shared_task(name="mlassist.propose", acks_late=True)
+def propose_task(job_id: str) -> None:
+    from .services.proposals import proposals_job
+
+    proposals_job(job_id=job_id)

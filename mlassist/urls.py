@@ -1,0 +1,13 @@
+from django.urls import path
+
+from . import apis
+
+api_urlpatterns = [
+    path("projects/<int:project_id>/train/", apis.Train.as_view(), name="api-train"),
+    path("projects/<int:project_id>/training-runs/", apis.TrainingRuns.as_view(), name="api-training-runs"),
+    path("projects/<int:project_id>/model-versions/", apis.ModelVersions.as_view(), name="api-model-versions"),
+    path("projects/<int:project_id>/model-versions/<int:pk>/promote/", apis.PromoteVersion.as_view(),
+         name="api-model-version-promote"),
+    path("projects/<int:project_id>/propose/", apis.Propose.as_view(), name="api-propose"),
+    path("projects/<int:project_id>/model/tflite/", apis.TFLiteModel.as_view(), name="api-model-tflite"),
+]

@@ -5,6 +5,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from labeling.urls import api_urlpatterns, page_urlpatterns
 from mlassist.urls import api_urlpatterns as mlassist_api_urlpatterns
+from mlassist.urls import page_urlpatterns as mlassist_page_urlpatterns
 
 urlpatterns = [
     path("admin/", admin.site.urls),
@@ -15,4 +16,5 @@ urlpatterns = [
     path("api/", include(api_urlpatterns)),
     path("api/", include(mlassist_api_urlpatterns)),
     path("", include(page_urlpatterns)),
+    path("", include(mlassist_page_urlpatterns)),
 ]

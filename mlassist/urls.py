@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import apis
+from . import apis, views
 
 api_urlpatterns = [
     path("projects/<int:project_id>/train/", apis.Train.as_view(), name="api-train"),
@@ -10,4 +10,8 @@ api_urlpatterns = [
          name="api-model-version-promote"),
     path("projects/<int:project_id>/propose/", apis.Propose.as_view(), name="api-propose"),
     path("projects/<int:project_id>/model/tflite/", apis.TFLiteModel.as_view(), name="api-model-tflite"),
+]
+
+page_urlpatterns = [
+    path("projects/<int:project_id>/model/", views.model_page, name="project-model"),
 ]

@@ -57,6 +57,7 @@ def test_production_mode_passes_the_deploy_check(tmp_path):
         "DJANGO_SETTINGS_MODULE": "annotator.settings",
     }
     env.pop("DEBUG", None)
+    env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)  # set for the browser tests' live server only
     result = subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
         cwd=ROOT, env=env, capture_output=True, text=True,

@@ -14,7 +14,7 @@ from labeling.permissions import MANAGE, REVIEW, VIEW
 from labeling.serializers import JobSerializer
 
 from . import serializers
-from .models import ModelVersion
+from .models import ModelVersion, SuspiciousLabel
 from .services.proposals import proposals_start
 from .services.training import model_version_promote, training_request
 
@@ -93,3 +93,18 @@ class TFLiteModel(ProjectScoped, APIView):
         response["Content-Disposition"] = f'attachment; filename="{stem}.tflite"'
         response["X-Model-Version"] = str(version.number)
         return response
+
+
+class SuspiciousLabels(ProjectScoped, APIView):
+    """Accepted tags the cross-validated classifier disputes, most confident dispute first."""
+
+    project_actions = {"GET": VIEW}
+
+    @extend_schema(responses=serializers.SuspiciousLabelSerializer(many=True))
+    def get(self, request, project_id):
+        rows = (
+            SuspiciousLabel.objects.filter(annotation__image__project=self.project)
+            .select_related("annotation__created_by", "predicted_class")
+            .order_by("-confidence")[:500]
+        )
+        return Response(serializers.SuspiciousLabelSerializer(rows, many=True).data)

@@ -105,3 +105,36 @@ class ModelVersion(models.Model):
 
     def __str__(self):
         return f"{self.project} {self.kind} v{self.number}"
+
+
+class ImageUncertainty(models.Model):
+    """How unsure the serving model is about an unlabelled image: the annotator's queue can take
+    the least certain first (smallest margin between the two most likely answers)."""
+
+    image = models.OneToOneField("labeling.Image", on_delete=models.CASCADE, related_name="uncertainty")
+    margin = models.FloatField()
+    model_version = models.ForeignKey(ModelVersion, on_delete=models.CASCADE, related_name="+")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["margin"], name="uncertainty_margin")]
+        constraints = [models.CheckConstraint(name="margin_0_1", condition=Q(margin__gte=0) & Q(margin__lte=1))]
+
+    def __str__(self):
+        return f"image {self.image_id}: margin {self.margin:.3f}"
+
+
+class SuspiciousLabel(models.Model):
+    """An accepted tag that a classifier trained without it (cross-validated) confidently disputes."""
+
+    annotation = models.OneToOneField("labeling.Annotation", on_delete=models.CASCADE, related_name="suspicion")
+    predicted_class = models.ForeignKey("labeling.LabelClass", on_delete=models.CASCADE, related_name="+")
+    confidence = models.FloatField(help_text="The model's probability for its own answer.")
+    training_run = models.ForeignKey(TrainingRun, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-confidence"]
+
+    def __str__(self):
+        return f"annotation {self.annotation_id} looks like class {self.predicted_class_id}"

@@ -1,6 +1,8 @@
 from rest_framework import serializers
 
-from .models import ModelVersion, TrainingRun
+from labeling.serializers import AnnotationSerializer
+
+from .models import ModelVersion, SuspiciousLabel, TrainingRun
 
 
 class TrainingRunSerializer(serializers.ModelSerializer):
@@ -21,3 +23,13 @@ class ModelVersionSerializer(serializers.ModelSerializer):
 
 class ProposeSerializer(serializers.Serializer):
     images = serializers.ListField(child=serializers.IntegerField(), required=False, allow_empty=True)
+
+
+class SuspiciousLabelSerializer(serializers.ModelSerializer):
+    annotation = AnnotationSerializer()
+    predicted_class_name = serializers.CharField(source="predicted_class.name")
+
+    class Meta:
+        model = SuspiciousLabel
+        fields = ["annotation", "predicted_class", "predicted_class_name", "confidence", "created_at"]
+        read_only_fields = fields

@@ -10,6 +10,7 @@ api_urlpatterns = [
          name="api-model-version-promote"),
     path("projects/<int:project_id>/propose/", apis.Propose.as_view(), name="api-propose"),
     path("projects/<int:project_id>/model/tflite/", apis.TFLiteModel.as_view(), name="api-model-tflite"),
+    path("projects/<int:project_id>/suspicious-labels/", apis.SuspiciousLabels.as_view(), name="api-suspicious-labels"),
 ]
 
 page_urlpatterns = [

@@ -12,7 +12,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 
 from ..models import Image, Project
@@ -157,8 +157,14 @@ def image_claim_next(*, project: Project, user, skip: list[int] = ()) -> Image |
         return mine
     free = Q(claimed_by__isnull=True) | Q(claimed_at__lt=stale)
     candidates = open_images.filter(free)
-    order = "?" if project.queue_order == Project.QueueOrder.RANDOM else "id"
-    for candidate in candidates.order_by(order).values_list("id", flat=True)[:20]:
+    if project.queue_order == Project.QueueOrder.RANDOM:
+        candidates = candidates.order_by("?")
+    elif project.queue_order == Project.QueueOrder.UNCERTAINTY:
+        # The model's least certain images first (set by model assistance); unscored ones after, in order.
+        candidates = candidates.order_by(F("uncertainty__margin").asc(nulls_last=True), "id")
+    else:
+        candidates = candidates.order_by("id")
+    for candidate in candidates.values_list("id", flat=True)[:20]:
         won = (
             Image.objects.filter(pk=candidate)
             .filter(free)

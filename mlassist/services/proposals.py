@@ -12,7 +12,7 @@ from django.db.models import Exists, OuterRef
 
 from labeling.models import Annotation, Project
 
-from ..models import ModelVersion
+from ..models import ImageUncertainty, ModelVersion
 from .features import backbone_config, features_compute, features_of
 
 BATCH = 256
@@ -44,12 +44,15 @@ def proposals_refresh(*, project: Project, image_ids=None, progress=None) -> int
             continue
         ids = [i for i, _, _ in chunk]
         rows: list[Annotation] = []
+        margins: dict[int, tuple[float, ModelVersion]] = {}
         if "classifier" in loaded:
             version, model = loaded["classifier"]
-            found = predict.predict_tags(model, stack_pooled(blobs[i] for i in ids), multilabel=project.multilabel,
-                                         threshold=threshold)
+            pooled = stack_pooled(blobs[i] for i in ids)
+            found = predict.predict_tags(model, pooled, multilabel=project.multilabel, threshold=threshold)
             for image_id, tags in zip(ids, found, strict=True):
                 rows += [_row(image_id, version, "tag", {}, t.class_index, t.score) for t in tags if t.score >= threshold]
+            for image_id, margin in zip(ids, predict.margins(predict.class_probabilities(model, pooled)), strict=True):
+                margins[image_id] = (float(margin), version)
         for kind, head in (("box", "detector"), ("mask", "segmenter")):
             if head not in loaded:
                 continue
@@ -61,6 +64,10 @@ def proposals_refresh(*, project: Project, image_ids=None, progress=None) -> int
             else:
                 found = predict.predict_masks(model, spatial, sizes, threshold=threshold)
             for (image_id, w, h), items in zip(chunk, found, strict=True):
+                if image_id not in margins:
+                    # Without a classifier: how far the best detection is from a coin toss (none: unsure).
+                    best = max((p.score for p in items), default=0.5)
+                    margins[image_id] = (abs(2 * best - 1), version)
                 for p in items:
                     geometry = _box(p.bbox, w, h) if kind == "box" else {"rle": p.rle}
                     if geometry:
@@ -71,6 +78,10 @@ def proposals_refresh(*, project: Project, image_ids=None, progress=None) -> int
             Annotation.objects.filter(image_id__in=ids, origin=Annotation.Origin.MODEL,
                                       state=Annotation.State.PROPOSED).delete()
             Annotation.objects.bulk_create(rows, batch_size=2000)
+            ImageUncertainty.objects.filter(image_id__in=ids).delete()
+            ImageUncertainty.objects.bulk_create(
+                ImageUncertainty(image_id=i, margin=min(1.0, max(0.0, m)), model_version=v) for i, (m, v) in margins.items()
+            )
         stored += len(rows)
         if progress:
             progress(min(1.0, (start + len(chunk)) / len(targets)))

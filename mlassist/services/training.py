@@ -135,6 +135,11 @@ def _train_head(run, project, kind, cfg, start, width) -> str:
         y = tag_matrix(targets, n_classes, project.multilabel)
         result = training.train_classifier(x, y, n_classes, multilabel=project.multilabel, val_indices=val_indices,
                                            progress=progress)
+        from .audit import suspicious_labels_refresh
+
+        _report(run, "auditing labels", start + width, "Cross-validating accepted tags")
+        suspicious_labels_refresh(project=project, run=run, x=x, targets=targets, image_ids=image_ids,
+                                  class_ids=labels.class_ids)
     else:
         x, sizes = stack_spatial(blobs[i] for i in image_ids)
         shapes, classes = [t[0] for t in targets], [t[1] for t in targets]

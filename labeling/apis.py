@@ -405,6 +405,18 @@ class AnnotationEvents(AnnotationScoped, APIView):
         return Response(serializers.AnnotationEventSerializer(events, many=True).data)
 
 
+class JobList(ProjectScoped, generics.ListAPIView):
+    """The project's background jobs, newest first; ``?state=queued&state=running`` for the active ones."""
+
+    serializer_class = serializers.JobSerializer
+    queryset = Job.objects.none()  # for the schema; get_queryset() is the real one
+    project_actions = {"GET": VIEW}
+    filterset_fields = {"state": ["exact", "in"], "kind": ["exact"]}
+
+    def get_queryset(self):
+        return self.project.jobs.order_by("-created_at")
+
+
 class JobDetail(APIView):
     permission_classes = [ProjectRolePermission]
     project_actions = {"GET": VIEW}

@@ -21,6 +21,7 @@ api_urlpatterns = [
     path("images/<int:pk>/annotations/", apis.ImageAnnotations.as_view(), name="api-image-annotations"),
     path("annotations/<int:pk>/", apis.AnnotationDetail.as_view(), name="api-annotation-detail"),
     path("annotations/<int:pk>/events/", apis.AnnotationEvents.as_view(), name="api-annotation-events"),
+    path("projects/<int:project_id>/jobs/", apis.JobList.as_view(), name="api-job-list"),
     path("jobs/<uuid:pk>/", apis.JobDetail.as_view(), name="api-job-detail"),
     path("jobs/<uuid:pk>/result/", apis.JobResult.as_view(), name="api-job-result"),
 ]

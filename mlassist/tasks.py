@@ -18,3 +18,11 @@ def propose_task(job_id: str) -> None:
     from .services.proposals import proposals_job
 
     proposals_job(job_id=job_id)
+
+
+# Idempotent: images that already have features for this backbone are skipped.
+@shared_task(name="mlassist.features_compute", acks_late=True)
+def features_compute_task(job_id: str) -> None:
+    from .services.features import features_job
+
+    features_job(job_id=job_id)

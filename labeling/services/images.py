@@ -56,6 +56,10 @@ def image_upload(*, project: Project, user, files) -> UploadResult:
             result.refuse(UploadRefused(name, f"The file has {upload.size} bytes; the limit is {settings.UPLOAD_MAX_FILE_BYTES}."))
             continue
         _store_checked(project, user, name.rsplit("/", 1)[-1], upload.read(), seen, result)
+    if result.created:
+        from mlassist.services.features import features_request
+
+        features_request(project_id=project.pk)  # the backbone sees each new image once, in batches
     return result
 
 

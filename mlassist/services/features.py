@@ -70,3 +70,31 @@ def features_of(*, image_ids, cfg: BackboneConfig | None = None) -> dict[int, by
     key = (cfg or backbone_config()).key()
     rows = ImageFeatures.objects.filter(image_id__in=list(image_ids), backbone_key=key)
     return {image_id: bytes(blob) for image_id, blob in rows.values_list("image_id", "blob").iterator(chunk_size=1000)}
+
+
+def features_job(*, job_id) -> None:
+    """The job after an upload: compute what is missing, with progress."""
+    from labeling.services.jobs import job_progress, job_run
+
+    def work(job):
+        def progress(stage, done, total, loss):
+            job_progress(job_id=job.pk, progress=0.99 * done / max(total, 1), detail=f"{done}/{total} images")
+
+        return {"images": features_compute(project=job.project, progress=progress)}, ""
+
+    job_run(job_id=job_id, work=work)
+
+
+def features_request(*, project_id: int) -> None:
+    """Queue feature extraction for a project's new images once the upload commits.
+
+    A features job that has not started yet will take these images too, so no second one is queued.
+    """
+    from labeling.models import Job
+
+    from ..tasks import features_compute_task
+
+    if Job.objects.filter(project_id=project_id, kind="features", state=Job.State.QUEUED).exists():
+        return
+    job = Job.objects.create(project_id=project_id, kind="features")
+    features_compute_task.delay_on_commit(str(job.pk))

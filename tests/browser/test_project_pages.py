@@ -74,3 +74,18 @@ def test_members_page_adds_a_reviewer(signed_in, live_server):
     page.fill("#member-form input[name=username]", "nobody")
     page.click("#member-form button[type=submit]")
     expect(page.locator("#member-form")).to_contain_text("No user is called 'nobody'")
+
+
+def test_background_work_shows_as_progress_bars(signed_in, live_server):
+    from labeling.models import Job
+    from labeling.services.projects import project_create
+
+    page, user = signed_in
+    project = project_create(user=user, name="Busy", kinds=["tag"])
+    job = Job.objects.create(project=project, kind="features", state="running", progress=0.25, detail="5/20 images")
+    page.goto(f"{live_server.url}/projects/{project.pk}/")
+    bar = page.locator(f"#jobs li[data-job='{job.pk}'] progress")
+    expect(bar).to_have_attribute("value", "0.25")
+    expect(page.locator("#jobs")).to_contain_text("5/20 images")
+    Job.objects.filter(pk=job.pk).update(state="succeeded", progress=1)
+    expect(page.locator("#jobs")).to_be_hidden(timeout=10000)

@@ -52,3 +52,24 @@ def test_image_filters(project, classes, annotator, client_for):
     assert names("has_labels=true") == ["labelled.png"]
     assert names("status=done") == ["empty.png"]
     assert names("file_name=label") == ["labelled.png"]
+
+
+def test_job_list_shows_active_jobs_with_progress(project, annotator, outsider, client_for):
+    from labeling.models import Job
+
+    Job.objects.create(project=project, kind="features", state="running", progress=0.4, detail="4/10 images")
+    Job.objects.create(project=project, kind="coco_export", state="succeeded", progress=1)
+    active = client_for(annotator).get(f"/api/projects/{project.pk}/jobs/?state__in=queued,running").json()["results"]
+    assert [(j["kind"], j["progress"], j["detail"]) for j in active] == [("features", 0.4, "4/10 images")]
+    assert client_for(outsider).get(f"/api/projects/{project.pk}/jobs/").status_code == 404
+
+
+def test_an_upload_queues_one_features_job(project, manager, client_for):
+    from labeling.models import Job
+
+    from ..factories import upload
+
+    api = client_for(manager)
+    api.post(f"/api/projects/{project.pk}/images/", {"files": [upload("a.png", color=(1, 2, 3))]})
+    api.post(f"/api/projects/{project.pk}/images/", {"files": [upload("b.png", color=(4, 5, 6))]})
+    assert Job.objects.filter(project=project, kind="features", state="queued").count() == 1

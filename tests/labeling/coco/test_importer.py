@@ -203,3 +203,14 @@ def test_two_part_mask_from_export_stays_one_mask():
     (ann,) = [a for a in parsed.annotations if a.id == 5]
     rle = ann.geometry["rle"]
     assert np.array_equal(mask_api.decode({"size": rle["size"], "counts": rle["counts"].encode()}), two_part_mask())
+
+
+def test_compressed_rle_check_agrees_with_pycocotools():
+    from labeling.coco.shapes import compressed_rle_total
+
+    rng = np.random.default_rng(0)
+    for _ in range(50):
+        h, w = (int(v) for v in rng.integers(1, 80, 2))
+        m = (rng.random((h, w)) < rng.random()).astype(np.uint8)
+        counts = mask_api.encode(np.asfortranarray(m))["counts"].decode()
+        assert compressed_rle_total(counts) == (h * w, int(m.sum()))

@@ -145,7 +145,8 @@ def test_imports_a_file_written_by_datumaro(tmp_path):
     )
     data = (tmp_path / "out" / "annotations" / "instances_default.json").read_bytes()
     parsed = coco_parse(io.BytesIO(data), max_bytes=1 << 20)
-    assert sorted(a.kind for a in parsed.annotations) == ["box", "box", "mask", "mask", "mask", "mask"]  # mask mode rasterises polygons (uncompressed RLE)
+    # datumaro's mask mode rasterises polygons too, and writes uncompressed RLE.
+    assert sorted(a.kind for a in parsed.annotations) == ["box", "box", "mask", "mask", "mask", "mask"]
     (ring,) = [a for a in parsed.annotations if a.id == 4]
     rle = ring.geometry["rle"]
     assert np.array_equal(mask_api.decode({"size": rle["size"], "counts": rle["counts"].encode()}), ring_mask())

@@ -1,0 +1,144 @@
+"""Benchmark: stream a COCO export of 100,000 images with 1,000,000 annotations.
+
+Targets (issue 5): under 30 s and under 300 MB peak, memory flat as the count grows.
+Each size runs in a fresh subprocess so its peak RSS (ru_maxrss) is its own.
+
+    python -m bench.coco_export                    # 100k, 300k and 1M annotations
+    python -m bench.coco_export --counts 1000000
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import platform
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import date
+
+PER_IMAGE = 10
+W, H = 640, 480
+
+
+def _mask_rles() -> list[dict]:
+    """A few realistic compressed RLEs (blob, ring with a hole, two parts), reused by every mask row."""
+    import numpy as np
+    from pycocotools import mask as mask_api
+
+    yy, xx = np.mgrid[:H, :W]
+    shapes = [
+        (xx - 200) ** 2 + (yy - 150) ** 2 < 80**2,
+        ((xx - 400) ** 2 + (yy - 300) ** 2 < 120**2) & ((xx - 400) ** 2 + (yy - 300) ** 2 > 50**2),
+        ((xx > 20) & (xx < 120) & (yy > 30) & (yy < 90)) | ((xx - 500) ** 2 + (yy - 100) ** 2 < 40**2),
+        (abs(xx - 320) + abs(yy - 240) < 60),
+    ]
+    out = []
+    for m in shapes:
+        rle = mask_api.encode(np.asfortranarray(m.astype(np.uint8)))
+        out.append({"rle": {"size": [H, W], "counts": rle["counts"].decode("ascii")}})
+    return out
+
+
+def rows(n_annotations: int):
+    """Lazy rows: images, then annotations (40 % boxes, 35 % polygons of 8-20 points, 25 % masks)."""
+    from labeling.coco.rows import AnnotationRow, CategoryRow, ImageRow
+
+    n_images = max(1, n_annotations // PER_IMAGE)
+    categories = [CategoryRow(i, f"class-{i}") for i in range(1, 11)]
+    masks = _mask_rles()
+    # 97 distinct polygons of 8 to 20 points (like the masks, precomputed and reused) so that the
+    # figures measure the exporter, not this generator.
+    polygons = []
+    for t in range(97):
+        n = 8 + t % 13
+        cx, cy = 100 + 3 * t, 100 + 2 * t
+        # Star-shaped (simple) rings: vertices by angle, radius varying.
+        pts = [
+            [round(cx + (20 + 15 * (j % 3)) * math.cos(2 * math.pi * j / n), 2),
+             round(cy + (20 + 15 * (j % 3)) * math.sin(2 * math.pi * j / n), 2)]
+            for j in range(n)
+        ]
+        polygons.append({"points": pts})
+
+    def images():
+        for i in range(1, n_images + 1):
+            yield ImageRow(i, f"images/{i:07d}.jpg", W, H, tags=("class-1",) if i % 7 == 0 else ())
+
+    def annotations():
+        for a in range(n_annotations):
+            image_id, cat = a // PER_IMAGE + 1, a % 10 + 1
+            k = a % 20
+            if k < 8:
+                geometry = {"x": 10 + a % 300, "y": 5 + a % 200, "w": 25.5 + a % 50, "h": 30 + a % 70}
+                yield AnnotationRow(a + 1, image_id, cat, "box", geometry)
+            elif k < 15:
+                yield AnnotationRow(a + 1, image_id, cat, "polygon", polygons[a % 97])
+            else:
+                yield AnnotationRow(a + 1, image_id, cat, "mask", masks[a % len(masks)])
+
+    return categories, images(), annotations()
+
+
+def child(n_annotations: int) -> dict:
+    from labeling.coco.export import coco_export_stream
+
+    categories, images, annotations = rows(n_annotations)
+    start = time.perf_counter()
+    size = 0
+    with tempfile.NamedTemporaryFile(suffix=".json") as out:
+        for chunk in coco_export_stream(
+            info={"description": "bench"}, categories=categories, images=images, annotations=annotations
+        ):
+            out.write(chunk)
+            size += len(chunk)
+        out.flush()
+        seconds = time.perf_counter() - start
+    return {
+        "annotations": n_annotations,
+        "images": max(1, n_annotations // PER_IMAGE),
+        "seconds": round(seconds, 2),
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "file_mb": round(size / 1e6, 1),
+    }
+
+
+def cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo") as f:
+            return next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
+    except (OSError, StopIteration):
+        return platform.processor() or "unknown"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--counts", type=int, nargs="+", default=[100_000, 300_000, 1_000_000])
+    parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        print(json.dumps(child(args.child)))
+        return
+    env = f"{date.today()}, nproc {os.cpu_count()}, {cpu_model()}, Python {platform.python_version()}"
+    print(f"COCO export benchmark — {env}")
+    print("target: 1,000,000 annotations in < 30 s and < 300 MB peak RSS, flat as the count grows")
+    print(f"{'annotations':>12} {'images':>8} {'seconds':>8} {'ann/s':>10} {'peak RSS MB':>12} {'file MB':>8}")
+    for n in args.counts:
+        out = subprocess.run(
+            [sys.executable, "-m", "bench.coco_export", "--child", str(n)], check=True, capture_output=True, text=True
+        )
+        r = json.loads(out.stdout.strip().splitlines()[-1])
+        rate = r["annotations"] / r["seconds"]
+        print(
+            f"{r['annotations']:>12,} {r['images']:>8,} {r['seconds']:>8.2f} {rate:>10,.0f} "
+            f"{r['peak_rss_mb']:>12.1f} {r['file_mb']:>8.1f}",
+            flush=True,
+        )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,6 +1,7 @@
 from django.urls import path
 
 from . import apis, apis_io, views
+from . import apis_review, views_review
 
 api_urlpatterns = [
     path("projects/", apis.ProjectList.as_view(), name="api-project-list"),
@@ -24,6 +25,11 @@ api_urlpatterns = [
     path("projects/<int:project_id>/jobs/", apis.JobList.as_view(), name="api-job-list"),
     path("jobs/<uuid:pk>/", apis.JobDetail.as_view(), name="api-job-detail"),
     path("jobs/<uuid:pk>/result/", apis.JobResult.as_view(), name="api-job-result"),
+    path("projects/<int:project_id>/annotations/bulk/", apis_review.BulkAnnotations.as_view(),
+         name="api-annotations-bulk"),
+    path("projects/<int:project_id>/review/annotations/", apis_review.ReviewAnnotations.as_view(),
+         name="api-review-annotations"),
+    path("annotations/<int:pk>/similar/", apis_review.AnnotationSimilar.as_view(), name="api-annotation-similar"),
 ]
 
 page_urlpatterns = [
@@ -31,4 +37,5 @@ page_urlpatterns = [
     path("projects/<int:project_id>/", views.project_detail, name="project-detail"),
     path("projects/<int:project_id>/members/", views.project_members, name="project-members"),
     path("projects/<int:project_id>/classes/", views.project_classes, name="project-classes"),
+    path("projects/<int:project_id>/review/", views_review.review_page, name="project-review"),
 ]

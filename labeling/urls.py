@@ -1,6 +1,7 @@
 from django.urls import path
 
 from . import apis, apis_io, views
+from . import views_workspace
 from . import apis_review, views_review
 
 api_urlpatterns = [
@@ -37,5 +38,7 @@ page_urlpatterns = [
     path("projects/<int:project_id>/", views.project_detail, name="project-detail"),
     path("projects/<int:project_id>/members/", views.project_members, name="project-members"),
     path("projects/<int:project_id>/classes/", views.project_classes, name="project-classes"),
+    path("projects/<int:project_id>/annotate/", views_workspace.workspace_next, name="workspace-next"),
+    path("projects/<int:project_id>/images/<int:image_id>/annotate/", views_workspace.workspace, name="workspace"),
     path("projects/<int:project_id>/review/", views_review.review_page, name="project-review"),
 ]

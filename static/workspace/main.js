@@ -1,0 +1,469 @@
+// The annotation workspace: wires the store, view, renderer, tools, saver, history and panel,
+// handles keys and pointer input, and moves between images without reloading the page.
+
+import { api } from "../labeling/api.js";
+import { History } from "./history.js";
+import { Panel } from "./panel.js";
+import { Renderer } from "./render.js";
+import { Saver } from "./saver.js";
+import { renderHelp } from "./shortcuts.js";
+import { snapshot, Store } from "./store.js";
+import { View } from "./view.js";
+import { BoxTool } from "./tools/box.js";
+import { MaskTool } from "./tools/mask.js";
+import { PolygonTool } from "./tools/polygon.js";
+import { SelectTool } from "./tools/select.js";
+
+const config = JSON.parse(document.getElementById("ws-config").textContent);
+const $ = (id) => document.getElementById(id);
+const canvas = $("ws-canvas");
+const body = document.body;
+
+const ws = {
+  config, project: config.project, classes: config.classes,
+  store: new Store(), view: new View(), history: new History(),
+  image: null, W: 1, H: 1,
+  selection: new Set(), selectionRevision: 0, hiddenRevision: 0, classRevision: 0,
+  selectedVertex: null, activeMask: null,
+  activeClass: config.classes[0]?.id ?? null,
+  opacity: 0.3, radius: 12, tool: null, tools: {},
+  request: () => ws.renderer.request(),
+};
+const classById = new Map(ws.classes.map((c) => [c.id, c]));
+ws.colorOf = (id) => classById.get(id)?.color || "#888888";
+ws.nameOf = (id) => classById.get(id)?.name || `class ${id}`;
+ws.isDrawn = (a) => a.kind !== "tag" && a.state !== "rejected" && !a.hidden;
+ws.renderer = new Renderer(canvas, ws);
+const panel = new Panel(ws);
+ws.panel = panel;
+
+// ---- saving ------------------------------------------------------------------------------
+const saveEl = $("ws-save");
+const conflicts = [];
+const saver = new Saver({
+  store: ws.store,
+  onState: (state, text) => { body.dataset.saveState = state; saveEl.textContent = text || ""; },
+  onConflict: (cid, current, gone) => { conflicts.push({ cid, current, gone }); showConflict(); },
+  onRejected: (cid, detail) => { toast(`Not saved: ${detail}`); afterChange(); },
+  onSaved: () => panel.changed(),
+});
+ws.saver = saver;
+
+function showConflict() {
+  const c = conflicts[0], dialog = $("ws-conflict");
+  if (!c) { dialog.hidden = true; return; }
+  const ann = ws.store.get(c.cid);
+  const what = ann ? `${ann.kind} “${ws.nameOf(ann.label_class)}”` : "An object you deleted";
+  $("ws-conflict-text").textContent = c.gone
+    ? `${what} was deleted by someone else. Reload to drop it, or keep yours to save it again.`
+    : `${what} was changed by someone else (now version ${c.current.version}) after you loaded it. Reload to see their version, or keep yours and overwrite theirs.`;
+  dialog.hidden = false;
+}
+function resolveConflict(choice) {
+  const c = conflicts.shift();
+  if (c) saver.resolve(c.cid, choice);
+  afterChange();
+  showConflict();
+}
+
+let toastTimer = null;
+function toast(text) {
+  const el = $("ws-toast");
+  el.textContent = text; el.hidden = false;
+  clearTimeout(toastTimer);
+  toastTimer = setTimeout(() => { el.hidden = true; }, 6000);
+}
+ws.toast = toast;
+
+window.addEventListener("beforeunload", (e) => {
+  if (saver.pending) { e.preventDefault(); e.returnValue = ""; }
+});
+
+// ---- edits ---------------------------------------------------------------------------------
+function afterChange() {
+  for (const cid of [...ws.selection]) if (!ws.store.get(cid) || !ws.isDrawn(ws.store.get(cid))) ws.selection.delete(cid);
+  if (ws.activeMask != null && !ws.store.get(ws.activeMask)) ws.activeMask = null;
+  ws.selectionRevision++;
+  panel.changed();
+  ws.request();
+}
+
+/** Apply a list of {cid, before, after} snapshots as one undoable edit and queue it for saving. */
+ws.commit = (changes) => {
+  changes = changes.filter((c) => c.before !== c.after);
+  if (!changes.length) return;
+  for (const c of changes) { ws.store.apply(c.cid, c.after); saver.markDirty(c.cid); }
+  ws.history.push(changes);
+  afterChange();
+};
+function applySnaps(list) {
+  if (!list) return;
+  for (const { cid, snap } of list) { ws.store.apply(cid, snap); saver.markDirty(cid); }
+  afterChange();
+}
+ws.undo = () => { cancelTool(); applySnaps(ws.history.undo()); };
+ws.redo = () => { cancelTool(); applySnaps(ws.history.redo()); };
+
+const newShape = (kind, geometry, label_class) => ({ kind, label_class, geometry, state: "accepted", origin: "human", score: null, iscrowd: false });
+
+ws.createShape = (kind, geometry) => {
+  if (ws.activeClass == null) { toast("Add a label class to the project first."); return; }
+  const cid = ws.store.nextCid++;
+  ws.commit([{ cid, before: null, after: newShape(kind, geometry, ws.activeClass) }]);
+  ws.select([cid]);
+};
+
+ws.change = (cids, patch) => {
+  ws.commit(cids.map((cid) => ws.store.get(cid)).filter(Boolean).map((a) => {
+    const before = snapshot(a), after = { ...before, ...patch };
+    if (before.state === "proposed" && !("state" in patch)) after.state = "accepted"; // edited: vouched for
+    return { cid: a.cid, before, after };
+  }));
+};
+
+ws.deleteVertex = (ann, i) => {
+  if (ann.geometry.points.length <= 3) { toast("A polygon needs at least 3 points."); return; }
+  const points = ann.geometry.points.filter((_, j) => j !== i);
+  ws.selectedVertex = null;
+  ws.change([ann.cid], { geometry: { points } });
+};
+
+ws.deleteSelection = () => {
+  if (ws.tool?.name === "select" && ws.selectedVertex != null && ws.selection.size === 1) {
+    ws.deleteVertex(ws.store.get([...ws.selection][0]), ws.selectedVertex);
+    return;
+  }
+  // A proposal is rejected rather than deleted, so the model learns it was wrong.
+  ws.commit([...ws.selection].map((cid) => ws.store.get(cid)).filter(Boolean).map((a) => ({
+    cid: a.cid, before: snapshot(a), after: a.state === "proposed" ? { ...snapshot(a), state: "rejected" } : null,
+  })));
+};
+
+ws.setState = (cids, state) => {
+  const targets = cids.map((cid) => ws.store.get(cid)).filter((a) => a && a.state === "proposed");
+  ws.commit(singleLabelSafe(targets, state).map((a) => ({ cid: a.cid, before: snapshot(a), after: { ...snapshot(a), state } })));
+};
+
+/** In a single-label project at most one tag may be accepted: accept only the best proposed tag, and only when none is. */
+function singleLabelSafe(targets, state) {
+  if (state !== "accepted" || ws.project.multilabel) return targets;
+  const tags = targets.filter((a) => a.kind === "tag").sort((a, b) => (b.score ?? 0) - (a.score ?? 0));
+  const hasTag = [...ws.store.all()].some((a) => a.kind === "tag" && a.state === "accepted");
+  const keep = hasTag ? [] : tags.slice(0, 1);
+  return targets.filter((a) => a.kind !== "tag" || keep.includes(a));
+}
+
+ws.acceptAll = (minScore = null) => {
+  const props = [...ws.store.all()].filter((a) => a.state === "proposed" && (minScore == null || (a.score ?? 0) >= minScore));
+  ws.setState(props.map((a) => a.cid), "accepted");
+  toast(`${props.length} proposal${props.length === 1 ? "" : "s"} accepted.`);
+};
+
+ws.toggleTag = (classId) => {
+  const tags = [...ws.store.all()].filter((a) => a.kind === "tag");
+  const on = tags.find((a) => a.label_class === classId && a.state === "accepted");
+  const changes = [];
+  if (on) changes.push({ cid: on.cid, before: snapshot(on), after: null });
+  else {
+    if (!ws.project.multilabel) for (const t of tags.filter((a) => a.state === "accepted")) changes.push({ cid: t.cid, before: snapshot(t), after: null });
+    const proposal = tags.find((a) => a.label_class === classId && a.state === "proposed");
+    if (proposal) changes.push({ cid: proposal.cid, before: snapshot(proposal), after: { ...snapshot(proposal), state: "accepted" } });
+    else changes.push({ cid: ws.store.nextCid++, before: null, after: newShape("tag", {}, classId) });
+  }
+  ws.commit(changes);
+};
+
+ws.chooseClass = (classId) => {
+  ws.activeClass = classId;
+  panel.renderClasses();
+  const cids = [...ws.selection].filter((cid) => ws.store.get(cid)?.label_class !== classId);
+  if (cids.length) ws.change(cids, { label_class: classId });
+  ws.request();
+};
+
+ws.select = (cids) => {
+  ws.selection = new Set(cids);
+  ws.selectionRevision++;
+  const masks = cids.map((c) => ws.store.get(c)).filter((a) => a?.kind === "mask");
+  if (masks.length === 1) ws.activeMask = masks[0].cid;
+  body.dataset.selected = String(ws.selection.size);
+  panel.syncSelection();
+  ws.request();
+};
+ws.toggleSelect = (cid) => {
+  const s = new Set(ws.selection);
+  s.has(cid) ? s.delete(cid) : s.add(cid);
+  ws.select([...s]);
+};
+ws.toggleHidden = (cids) => {
+  for (const cid of cids) { const a = ws.store.get(cid); if (a) a.hidden = !a.hidden; }
+  ws.hiddenRevision++;
+  ws.store.revision++; // the list shows hidden rows dimmed
+  afterChange();
+};
+ws.focusOn = (cid) => {
+  const a = ws.store.get(cid), v = ws.view;
+  if (!a?.bbox) return;
+  const [sx0, sy0] = v.toScreen(a.bbox[0], a.bbox[1]), [sx1, sy1] = v.toScreen(a.bbox[2], a.bbox[3]);
+  if (sx1 < 0 || sy1 < 0 || sx0 > v.cw || sy0 > v.ch) {
+    v.pan(v.cw / 2 - (sx0 + sx1) / 2, v.ch / 2 - (sy0 + sy1) / 2);
+    ws.renderer.viewChanged();
+  }
+};
+ws.panBy = (dx, dy) => { ws.view.pan(dx, dy); ws.renderer.viewChanged(); };
+
+// ---- tools -----------------------------------------------------------------------------------
+ws.tools = {
+  select: new SelectTool(ws), box: new BoxTool(ws), polygon: new PolygonTool(ws),
+  brush: new MaskTool(ws, false), eraser: new MaskTool(ws, true),
+  tag: { name: "tag", down() {}, move() {}, up() {} },
+  pan: { name: "pan", down() {}, move() {}, up() {} },
+};
+function cancelTool() { ws.tool?.cancel?.(); }
+ws.setTool = (name) => {
+  if (!ws.tools[name]) return;
+  if (!document.querySelector(`button[data-tool="${name}"]`)) return; // the project does not use this kind
+  cancelTool();
+  ws.tool = ws.tools[name];
+  body.dataset.wsTool = name;
+  for (const b of document.querySelectorAll("button[data-tool]")) b.setAttribute("aria-pressed", String(b.dataset.tool === name));
+  ws.request();
+};
+
+// ---- pointer input ---------------------------------------------------------------------------
+let panning = null, spaceHeld = false;
+function pointOf(e) {
+  const r = canvas.getBoundingClientRect(), sx = e.clientX - r.left, sy = e.clientY - r.top;
+  const [x, y] = ws.view.toImage(sx, sy);
+  return { x, y, sx, sy };
+}
+canvas.addEventListener("pointerdown", (e) => {
+  canvas.focus();
+  const p = pointOf(e);
+  if (e.button === 1 || (e.button === 0 && (spaceHeld || ws.tool.name === "pan"))) {
+    e.preventDefault();
+    panning = p; canvas.classList.add("panning");
+    canvas.setPointerCapture(e.pointerId);
+    return;
+  }
+  if (e.button !== 0 || !ws.image) return;
+  canvas.setPointerCapture(e.pointerId);
+  ws.tool.down(e, p);
+});
+canvas.addEventListener("pointermove", (e) => {
+  const p = pointOf(e);
+  $("ws-cursor").textContent = ws.image ? `${Math.round(p.x)}, ${Math.round(p.y)}` : "";
+  if (panning) { ws.panBy(p.sx - panning.sx, p.sy - panning.sy); panning = p; return; }
+  ws.tool.move(e, p);
+});
+const pointerEnd = (e) => {
+  if (panning) { panning = null; canvas.classList.remove("panning"); return; }
+  ws.tool.up(e, pointOf(e));
+};
+canvas.addEventListener("pointerup", pointerEnd);
+canvas.addEventListener("pointercancel", () => { panning = null; cancelTool(); });
+canvas.addEventListener("auxclick", (e) => e.preventDefault());
+canvas.addEventListener("contextmenu", (e) => e.preventDefault());
+canvas.addEventListener("wheel", (e) => {
+  e.preventDefault();
+  const p = pointOf(e);
+  zoomAt(p.sx, p.sy, Math.exp(-e.deltaY * 0.0015));
+}, { passive: false });
+
+function zoomAt(sx, sy, factor) { ws.view.zoomAt(sx, sy, factor); ws.renderer.viewChanged(); showZoom(); }
+function showZoom() { $("ws-zoom").textContent = `${Math.round(ws.view.scale * 100)}%`; }
+function fit() { ws.view.fit(); ws.renderer.viewChanged(); showZoom(); }
+
+// ---- keys -----------------------------------------------------------------------------------
+const ACTIONS = {
+  undo: () => ws.undo(), redo: () => ws.redo(), fit, "one-to-one": () => { ws.view.oneToOne(); ws.renderer.viewChanged(); showZoom(); },
+  help: () => toggleHelp(), prev: () => step(-1), next: () => step(1), skip: () => skip(), done: () => markDone(),
+  "new-mask": () => newMask(), "accept-all": () => ws.acceptAll(),
+  "accept-above": () => ws.acceptAll(Number($("ws-threshold").value || 0)),
+  "conflict-reload": () => resolveConflict("theirs"), "conflict-mine": () => resolveConflict("mine"),
+};
+function newMask() {
+  ws.activeMask = null;
+  ws.select([]);
+  if (ws.tool.name !== "brush") ws.setTool("brush");
+  toast("The next stroke starts a new mask.");
+}
+function toggleHelp(show) {
+  const el = $("ws-help");
+  if (!el.dataset.filled) { renderHelp($("ws-help-body")); el.dataset.filled = "1"; }
+  el.hidden = show === undefined ? !el.hidden : !show;
+}
+function setRadius(r) { ws.radius = Math.max(1, Math.min(500, Math.round(r))); const i = $("ws-radius"); if (i) i.value = ws.radius; ws.request(); }
+function setOpacity(o) { ws.opacity = Math.max(0, Math.min(1, Math.round(o * 20) / 20)); $("ws-opacity").value = ws.opacity; ws.request(); }
+
+document.addEventListener("click", (e) => {
+  const b = e.target.closest("[data-tool], [data-action]");
+  if (!b || !b.closest(".ws, .ws-dialog")) return;
+  if (b.dataset.tool) ws.setTool(b.dataset.tool);
+  else ACTIONS[b.dataset.action]?.();
+  if (!b.closest(".ws-dialog")) canvas.focus();
+});
+$("ws-opacity").addEventListener("input", (e) => setOpacity(Number(e.target.value)));
+$("ws-radius")?.addEventListener("input", (e) => setRadius(Number(e.target.value)));
+
+const TOOL_KEYS = { v: "select", b: "box", p: "polygon", m: "brush", e: "eraser", t: "tag" };
+document.addEventListener("keydown", (e) => {
+  const typing = e.target.closest?.("input, textarea, select") && e.target.type !== "range" && e.target.type !== "checkbox";
+  if (typing) { if (e.key === "Escape") e.target.blur(); return; }
+  if (!$("ws-help").hidden) { if (e.key === "Escape" || e.key === "?") { toggleHelp(false); e.preventDefault(); } return; }
+  if (!$("ws-conflict").hidden) return; // decide first
+  if (e.key === " ") { spaceHeld = true; e.preventDefault(); return; }
+  const ctrl = e.ctrlKey || e.metaKey, letter = e.code.startsWith("Key") ? e.code.slice(3).toLowerCase() : null;
+  if (ctrl && letter === "z") { e.preventDefault(); e.shiftKey ? ws.redo() : ws.undo(); return; }
+  if (ctrl && letter === "y") { e.preventDefault(); ws.redo(); return; }
+  if (ctrl && letter === "a") { e.preventDefault(); ws.select([...ws.store.all()].filter(ws.isDrawn).map((a) => a.cid)); return; }
+  if (ctrl) return;
+  if (ws.tool.key?.(e)) { e.preventDefault(); return; }
+  const handled = handleKey(e, letter);
+  if (handled !== false) e.preventDefault();
+});
+document.addEventListener("keyup", (e) => { if (e.key === " ") { spaceHeld = false; e.preventDefault(); } });
+
+function handleKey(e, letter) {
+  const k = e.key;
+  if (k === "?") return toggleHelp();
+  if (/^[1-9]$/.test(k) || (!letter && classByHotkey(k))) {
+    const c = classByHotkey(k);
+    if (!c) return false;
+    if (ws.tool.name === "tag") ws.toggleTag(c.id); else ws.chooseClass(c.id);
+    return;
+  }
+  if (letter === "a" && e.altKey) return ws.acceptAll(Number($("ws-threshold").value || 0));
+  if (letter === "a" && e.shiftKey) return ws.acceptAll();
+  if (letter === "a") return ws.setState([...ws.selection], "accepted");
+  if (letter === "r") return ws.setState([...ws.selection], "rejected");
+  if (letter === "h" && e.shiftKey) return ws.toggleHidden([...ws.store.all()].filter((a) => a.hidden).map((a) => a.cid));
+  if (letter === "h") return ws.toggleHidden([...ws.selection]);
+  if (letter === "n") return newMask();
+  if (letter === "f" || k === "0") return fit();
+  if (letter === "o") return ACTIONS["one-to-one"]();
+  if (letter === "s") return skip();
+  if (letter === "d") return markDone();
+  if (letter && TOOL_KEYS[letter] && !e.shiftKey && !e.altKey) return ws.setTool(TOOL_KEYS[letter]);
+  if (k === "Escape") { cancelTool(); ws.selectedVertex = null; return ws.select([]); }
+  if (k === "Delete" || k === "Backspace") return ws.deleteSelection();
+  if (k === "Tab") return cycle(e.shiftKey ? -1 : 1);
+  if (k === "+" || k === "=") return zoomAt(ws.view.cw / 2, ws.view.ch / 2, 1.25);
+  if (k === "-" || k === "_") return zoomAt(ws.view.cw / 2, ws.view.ch / 2, 0.8);
+  if (k === "[") return setRadius(ws.radius / 1.25);
+  if (k === "]") return setRadius(ws.radius * 1.25);
+  if (k === "{") return setOpacity(ws.opacity - 0.1);
+  if (k === "}") return setOpacity(ws.opacity + 0.1);
+  if (k === ",") return step(-1);
+  if (k === ".") return step(1);
+  if (letter) { const c = classByHotkey(k); if (c) { ws.tool.name === "tag" ? ws.toggleTag(c.id) : ws.chooseClass(c.id); return; } }
+  return false;
+}
+function classByHotkey(k) { return ws.classes.find((c) => c.hotkey && c.hotkey.toLowerCase() === k.toLowerCase()); }
+function cycle(dir) {
+  const list = [...ws.store.all()].filter(ws.isDrawn);
+  if (!list.length) return;
+  const cur = list.findIndex((a) => ws.selection.has(a.cid));
+  const next = list[(cur + dir + list.length) % list.length];
+  ws.select([next.cid]); ws.focusOn(next.cid);
+}
+
+// ---- images ---------------------------------------------------------------------------------
+let loadToken = 0;
+const skipped = new Set();
+const workspaceUrl = (id) => `/projects/${ws.project.id}/images/${id}/annotate/`;
+
+async function leaveOk() {
+  if (!saver.pending) return true;
+  await saver.flushNow();
+  return !saver.pending || confirm("Some changes are not saved yet. Leave this image anyway?");
+}
+
+async function openImage(id, { push = true } = {}) {
+  if (ws.image && !(await leaveOk())) return;
+  const token = ++loadToken;
+  body.dataset.ready = "0";
+  const t0 = performance.now();
+  const [img, rows] = await Promise.all([api("GET", `/api/images/${id}/`), api("GET", `/api/images/${id}/annotations/`)]);
+  if (token !== loadToken) return;
+  if (!img.ok || !rows.ok) { toast(`Could not open image ${id}: ${img.data?.detail || rows.data?.detail || "error"}`); return; }
+  const image = img.data;
+  ws.image = image; ws.W = image.width; ws.H = image.height;
+  ws.view.W = image.width; ws.view.H = image.height;
+  ws.store.reset(image, rows.data);
+  saver.store = ws.store;
+  saver.reset(image);
+  for (const a of ws.store.all()) saver.known(a);
+  ws.history.clear();
+  ws.selection = new Set(); ws.selectedVertex = null; ws.activeMask = null;
+  cancelTool();
+  fit();
+  ws.renderer.clearImage();
+  const el = new Image();
+  el.src = image.url;
+  el.decode().then(() => {
+    if (token !== loadToken) return;
+    window.__workspaceImageReady = performance.now();
+    ws.renderer.setImage(el);
+  }).catch(() => toast("The image file could not be shown."));
+  if (push) history.pushState({ imageId: id }, "", workspaceUrl(id));
+  document.title = `${image.file_name} · ${ws.project.name} · Annotator`;
+  $("ws-file-name").textContent = image.file_name;
+  const idx = config.imageIds.indexOf(id);
+  $("ws-image-info").textContent = `${image.width}×${image.height} · ${image.status.replace("_", " ")}` + (idx >= 0 ? ` · ${idx + 1} of ${config.imageIds.length}` : "");
+  body.dataset.imageId = String(id);
+  body.dataset.imageStatus = image.status;
+  panel.revision = -1; panel.rebuild();
+  ws.onFrame = () => {
+    ws.onFrame = null;
+    window.__workspaceReady = performance.now();
+    window.__workspaceLoadMs = window.__workspaceReady - t0;
+    performance.mark("workspace-ready");
+    body.dataset.ready = "1";
+  };
+  ws.request();
+}
+
+function step(dir) {
+  const ids = config.imageIds, i = ids.indexOf(ws.image?.id);
+  const next = ids[i + dir];
+  if (next === undefined) { toast(dir < 0 ? "This is the first image." : "This is the last image."); return; }
+  openImage(next);
+}
+
+async function fromQueue(extraSkip) {
+  const skip = [...skipped, ...(extraSkip || [])].join(",");
+  const res = await api("GET", `/api/projects/${ws.project.id}/next-image/${skip ? `?skip=${skip}` : ""}`);
+  if (res.status === 204) { toast("No other image is waiting in the queue."); return; }
+  if (!res.ok) { toast(res.data?.detail || "Could not get the next image."); return; }
+  openImage(res.data.id);
+}
+
+function skip() { if (ws.image) { skipped.add(ws.image.id); fromQueue(); } }
+
+async function markDone() {
+  if (!ws.image || !(await leaveOk())) return;
+  const res = await api("PATCH", `/api/images/${ws.image.id}/`, { status: "done" });
+  if (!res.ok) { toast(res.data?.detail || "Could not mark the image done."); return; }
+  body.dataset.imageStatus = "done";
+  toast(`${ws.image.file_name} marked done.`);
+  fromQueue([ws.image.id]);
+}
+
+window.addEventListener("popstate", (e) => { if (e.state?.imageId) openImage(e.state.imageId, { push: false }); });
+
+// For tests and the benchmark: where an image point is on the page.
+window.__ws = {
+  toPage(x, y) { const r = canvas.getBoundingClientRect(), [sx, sy] = ws.view.toScreen(x, y); return [r.left + sx, r.top + sy]; },
+  frameTimes: () => ws.renderer.frameTimes,
+  ws,
+};
+
+// ---- start ----------------------------------------------------------------------------------
+panel.renderClasses();
+setOpacity(ws.opacity);
+ws.setTool("select");
+new ResizeObserver(() => { ws.renderer.resize(); if (ws.image) fit(); }).observe($("ws-stage"));
+ws.renderer.resize();
+history.replaceState({ imageId: config.imageId }, "", location.href);
+openImage(config.imageId, { push: false });

@@ -1,0 +1,211 @@
+// Autosave: every change is written in the background, batched after a short pause. Each write
+// carries the version it is based on; a 409 is handed to the page as a conflict to resolve; a
+// network or server failure stays dirty and is retried with backoff.
+
+import { api } from "../labeling/api.js";
+import { snapshot, fromServer } from "./store.js";
+import { rleFromBitmap } from "./rle.js";
+
+const DEBOUNCE_MS = 500;
+
+export class Saver {
+  constructor({ store, onState, onConflict, onRejected, onSaved }) {
+    this.store = store;
+    this.onState = onState; this.onConflict = onConflict; this.onRejected = onRejected; this.onSaved = onSaved || (() => {});
+    this.reset(null);
+  }
+
+  reset(image) {
+    this.image = image;
+    this.server = new Map(); // cid -> {id, version, snap}: what the server is known to hold
+    this.dirty = new Set();
+    this.conflicts = new Map(); // cid -> {current, gone}
+    this.failures = 0;
+    clearTimeout(this.timer); this.timer = null;
+    this.flushing = null;
+    this.setState("saved", "All changes saved");
+  }
+
+  /** Record what was loaded from the server. */
+  known(ann) { this.server.set(ann.cid, { id: ann.id, version: ann.version, snap: snapshot(ann) }); }
+
+  markDirty(cid) {
+    this.dirty.add(cid);
+    if (!this.flushing) this.schedule(DEBOUNCE_MS);
+    this.updateState();
+  }
+
+  schedule(ms) {
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => { this.timer = null; this.flush(); }, ms);
+  }
+
+  get pending() { return this.dirty.size > 0 || !!this.flushing || this.conflicts.size > 0; }
+
+  setState(state, text) {
+    this.state = state;
+    this.onState(state, text);
+  }
+
+  updateState() {
+    if (this.conflicts.size) return this.setState("conflict", "Conflict: choose what to keep");
+    if (this.failures) return; // the error text with its retry time stays until a write succeeds
+    if (this.flushing) return this.setState("saving", "Saving…");
+    if (this.dirty.size) return this.setState("pending", "Unsaved changes");
+    this.setState("saved", "All changes saved");
+  }
+
+  /** Write now and wait until nothing is in flight; true when everything is saved. */
+  async flushNow() {
+    clearTimeout(this.timer); this.timer = null;
+    if (this.flushing) await this.flushing;
+    if (this.dirty.size && !this.conflicts.size) await this.flush();
+    return !this.pending;
+  }
+
+  needs(cid) {
+    const ann = this.store.get(cid), srv = this.server.get(cid);
+    if (!ann) return srv ? "delete" : null;
+    if (!srv) return "create";
+    const s = srv.snap;
+    return s.label_class !== ann.label_class || s.state !== ann.state || s.geometry !== ann.geometry || s.iscrowd !== ann.iscrowd ? "update" : null;
+  }
+
+  flush() {
+    if (this.flushing) return this.flushing;
+    this.flushing = this._flush().finally(() => {
+      this.flushing = null;
+      if (this.dirty.size && !this.timer) this.schedule(this.failures ? this.backoff() : 0);
+      this.updateState();
+    });
+    this.updateState();
+    return this.flushing;
+  }
+
+  backoff() { return Math.min(30000, 1000 * 2 ** (this.failures - 1)); }
+
+  async _flush() {
+    const cids = [...this.dirty].filter((cid) => !this.conflicts.has(cid));
+    for (const cid of cids) this.dirty.delete(cid);
+    const by = { delete: [], update: [], create: [] };
+    for (const cid of cids) { const need = this.needs(cid); if (need) by[need].push(cid); }
+    const image = this.image;
+    let failed = false;
+    const run = async (cid, fn) => {
+      try {
+        const ok = await fn(cid);
+        if (ok === false) { failed = true; for (const c of [].concat(cid)) this.dirty.add(c); }
+      } catch (err) { failed = true; for (const c of [].concat(cid)) this.dirty.add(c); }
+    };
+    // Deletes first: a single-label project refuses a new tag while the old one still exists.
+    await Promise.all(by.delete.map((cid) => run(cid, (c) => this.remove(c))));
+    await Promise.all(by.update.map((cid) => run(cid, (c) => this.update(c))));
+    if (by.create.length) await run(by.create, (list) => this.create(list, image));
+    if (image !== this.image) return; // switched images meanwhile
+    for (const cid of cids) if (!this.conflicts.has(cid) && this.needs(cid)) this.dirty.add(cid);
+    if (failed) {
+      this.failures++;
+      this.setState("error", `Save failed; retrying in ${Math.round(this.backoff() / 1000)} s`);
+    } else if (this.failures) { this.failures = 0; }
+    if (!failed) this.onSaved();
+  }
+
+  body(ann) {
+    const geometry = ann.kind === "mask" ? { rle: rleFromBitmap(ann.geometry.bitmap, this.store.H, this.store.W) } : ann.geometry;
+    return { geometry };
+  }
+
+  async create(cids, image) {
+    const anns = cids.map((cid) => this.store.get(cid)).filter(Boolean);
+    const sent = anns.map(snapshot);
+    const payload = anns.map((a) => ({
+      kind: a.kind, label_class: a.label_class, ...this.body(a), state: a.state, iscrowd: !!a.iscrowd,
+      ...(a.origin === "model" ? { origin: "model", score: a.score } : {}),
+    }));
+    const res = await api("POST", `/api/images/${image.id}/annotations/`, payload);
+    if (res.status >= 500 || res.status === 0) return false;
+    if (res.status === 400 && anns.length > 1) {
+      // One bad item refuses the whole batch: send them one by one to keep the good ones.
+      for (const cid of cids) await this.create([cid], image);
+      return true;
+    }
+    if (!res.ok) { anns.forEach((a, i) => this.refused(a.cid, res.data, sent[i])); return true; }
+    res.data.forEach((row, i) => {
+      const ann = anns[i];
+      this.server.set(ann.cid, { id: row.id, version: row.version, snap: sent[i] });
+      if (this.store.get(ann.cid)) { ann.id = row.id; ann.version = row.version; }
+    });
+    return true;
+  }
+
+  async update(cid) {
+    const ann = this.store.get(cid), srv = this.server.get(cid);
+    const sent = snapshot(ann), changes = { version: srv.version };
+    if (sent.label_class !== srv.snap.label_class) changes.label_class = sent.label_class;
+    if (sent.state !== srv.snap.state) changes.state = sent.state;
+    if (sent.iscrowd !== srv.snap.iscrowd) changes.iscrowd = sent.iscrowd;
+    if (sent.geometry !== srv.snap.geometry) Object.assign(changes, this.body(ann));
+    const res = await api("PATCH", `/api/annotations/${srv.id}/`, changes);
+    return this.answer(cid, res, sent, srv.id);
+  }
+
+  async remove(cid) {
+    const srv = this.server.get(cid);
+    const res = await api("DELETE", `/api/annotations/${srv.id}/?version=${srv.version}`);
+    if (res.status === 204 || res.status === 404) {
+      // 404: already gone, which is what was wanted. Re-created locally meanwhile (undo)? The next flush posts it.
+      this.server.delete(cid);
+      return true;
+    }
+    return this.answer(cid, res, null, srv.id);
+  }
+
+  answer(cid, res, sent, id) {
+    if (res.status >= 500 || res.status === 0) return false;
+    if (res.status === 409) { this.conflict(cid, res.data.current, false); return true; }
+    if (res.status === 404) { this.conflict(cid, null, true); return true; }
+    if (!res.ok) { this.refused(cid, res.data, sent); return true; }
+    const row = res.data;
+    this.server.set(cid, { id: row.id, version: row.version, snap: sent });
+    const ann = this.store.get(cid);
+    if (ann) ann.version = row.version;
+    return true;
+  }
+
+  conflict(cid, current, gone) {
+    this.conflicts.set(cid, { current, gone });
+    this.updateState();
+    this.onConflict(cid, current, gone);
+  }
+
+  /** Resolve a conflict: "theirs" takes the server's annotation, "mine" overwrites it knowingly. */
+  resolve(cid, choice) {
+    const c = this.conflicts.get(cid);
+    if (!c) return;
+    this.conflicts.delete(cid);
+    if (choice === "theirs") {
+      if (c.gone) { this.store.remove(cid); this.server.delete(cid); }
+      else {
+        const fresh = fromServer(c.current);
+        const ann = this.store.get(cid) ? this.store.apply(cid, snapshot(fresh)) : this.store.insert({ ...fresh, cid });
+        ann.id = fresh.id; ann.version = fresh.version;
+        this.known(ann);
+      }
+    } else if (c.gone) {
+      this.server.delete(cid);
+      this.dirty.add(cid);
+    } else {
+      this.server.set(cid, { id: c.current.id, version: c.current.version, snap: snapshot(fromServer(c.current)) });
+      this.dirty.add(cid);
+    }
+    this.updateState();
+    if (this.dirty.size) this.schedule(0);
+  }
+
+  /** The server refused a write (400/403): show why and go back to what it holds. */
+  refused(cid, data, sent) {
+    const srv = this.server.get(cid);
+    this.store.apply(cid, srv ? srv.snap : null);
+    this.onRejected(cid, (data && data.detail) || "The server refused this change.");
+  }
+}

@@ -1,0 +1,41 @@
+// Every shortcut, as shown by the ? overlay. The key handling in main.js follows this table.
+
+export const SHORTCUTS = [
+  ["Tools", [
+    ["V", "Select and edit"], ["B", "Box"], ["P", "Polygon"], ["M", "Mask brush"], ["E", "Mask eraser"],
+    ["T", "Tags (class keys toggle tags)"], ["Space (hold) / middle drag", "Pan"],
+  ]],
+  ["Classes", [
+    ["1 – 9", "Active class; also changes the class of the selection"],
+    ["1 – 9 in the Tags tool", "Toggle that tag on the image"],
+  ]],
+  ["Drawing", [
+    ["Click, click, …", "Polygon points"], ["Enter / click first point", "Close the polygon"],
+    ["Backspace", "Drop the last polygon point"], ["Esc", "Cancel drawing, or clear the selection"],
+    ["Drag a vertex", "Move it"], ["Click an edge", "Insert a vertex"],
+    ["Alt+click a vertex", "Delete it"], ["[ / ]", "Brush radius smaller / larger"], ["N", "New mask instance"],
+  ]],
+  ["Editing", [
+    ["Ctrl+Z", "Undo"], ["Ctrl+Shift+Z / Ctrl+Y", "Redo"], ["Delete / Backspace", "Delete selection (or selected vertex)"],
+    ["Tab / Shift+Tab", "Select next / previous object"], ["Ctrl+A", "Select all"],
+    ["H", "Hide / show selection"], ["Shift+H", "Show all"], ["{ / }", "Fill opacity down / up"],
+  ]],
+  ["Proposals", [
+    ["A", "Accept selected proposal(s)"], ["R", "Reject selected proposal(s)"],
+    ["Shift+A", "Accept all on this image"], ["Alt+A", "Accept all scoring at least the threshold"],
+  ]],
+  ["View", [
+    ["Wheel", "Zoom at the cursor"], ["+ / −", "Zoom in / out"], ["F or 0", "Fit to window"], ["O", "Actual size (1:1)"],
+  ]],
+  ["Images", [
+    [", (comma)", "Previous image"], [". (period)", "Next image"], ["S", "Skip: next image from the queue"],
+    ["D", "Mark done and go to the next image"], ["?", "This help"],
+  ]],
+];
+
+export function renderHelp(container) {
+  const esc = (s) => s.replace(/[&<>]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;" })[c]);
+  container.innerHTML = SHORTCUTS.map(([title, rows]) =>
+    `<h3>${esc(title)}</h3><div class="ws-help-table">${rows.map(([k, what]) => `<div><kbd>${esc(k)}</kbd><span>${esc(what)}</span></div>`).join("")}</div>`
+  ).join("");
+}

@@ -314,8 +314,7 @@ class ImageAnnotations(ImageScoped, APIView):
 
     @extend_schema(responses=serializers.AnnotationSerializer(many=True))
     def get(self, request, pk):
-        annotations = selectors.annotation_list(image=self.image)
-        return Response(serializers.AnnotationSerializer(annotations, many=True).data)
+        return Response(selectors.annotation_rows(image=self.image))
 
     @extend_schema(request=serializers.AnnotationInputSerializer, responses={201: serializers.AnnotationSerializer})
     def post(self, request, pk):

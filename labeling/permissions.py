@@ -51,8 +51,8 @@ def can(user, project: Project, action: str) -> bool:
 
 
 def can_change_state(user, annotation: Annotation, new_state: str) -> bool:
-    """Filtering the model's proposals is part of labelling; judging a human's label is review."""
-    if annotation.origin == Annotation.Origin.MODEL and annotation.state == Annotation.State.PROPOSED:
+    """Filtering the model's proposals (and undoing that) is labelling; judging a person's label is review."""
+    if annotation.origin == Annotation.Origin.MODEL:
         return can(user, annotation.image.project, ANNOTATE)
     return can(user, annotation.image.project, REVIEW)
 

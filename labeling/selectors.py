@@ -96,3 +96,23 @@ def project_stats(*, project: Project) -> dict:
         "by_class": sorted(per_class.values(), key=lambda r: r["id"]),
         "progress": (by_status.get("done", 0) + by_status.get("reviewed", 0)) / images_total if images_total else 0.0,
     }
+
+
+ANNOTATION_FIELDS = (
+    "id", "image", "label_class", "kind", "geometry", "iscrowd", "origin", "state", "score", "model_version",
+    "version", "created_at", "updated_at",
+)
+
+
+def annotation_rows(*, image: Image) -> list[dict]:
+    """An image's annotations as plain dicts in the API's shape, without a serializer per row.
+
+    The workspace loads thousands of shapes at once; building them from ``values()`` is several
+    times faster than DRF's ModelSerializer and gives the same JSON.
+    """
+    rows = Annotation.objects.filter(image=image).order_by("id").values(*ANNOTATION_FIELDS, "created_by__username")
+    out = []
+    for row in rows:
+        row["created_by"] = row.pop("created_by__username")
+        out.append(row)
+    return out

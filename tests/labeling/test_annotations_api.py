@@ -177,3 +177,16 @@ def test_project_annotations_page_with_a_cursor(api, project, classes, image):
         seen += [a["id"] for a in body["results"]]
         page = body["next"]
     assert seen == sorted(seen) and len(seen) == 7
+
+
+def test_the_fast_image_list_matches_the_serializer(api, image, classes):
+    from labeling.serializers import AnnotationSerializer
+
+    AnnotationFactory(image=image, label_class=classes[0], created_by=image.project.memberships.first().user)
+    AnnotationFactory(image=image, label_class=classes[1], kind="tag", geometry={}, origin="model", state="proposed",
+                      score=0.25)
+    listed = api.get(url(image)).json()
+    expected = AnnotationSerializer(Annotation.objects.filter(image=image).order_by("id"), many=True).data
+    import json
+
+    assert listed == json.loads(json.dumps(expected, default=str).replace("+00:00", "Z"))

@@ -13,8 +13,9 @@ BOX = {"kind": "box", "geometry": {"x": 1, "y": 1, "w": 5, "h": 5}}
 def world(project, classes, image, manager, reviewer, annotator, outsider):
     human = AnnotationFactory(image=image, label_class=classes[0])
     proposal = AnnotationFactory(image=image, label_class=classes[1], origin="model", state="proposed", score=0.9)
+    accepted = AnnotationFactory(image=image, label_class=classes[2], origin="model", state="accepted", score=0.8)
     return {
-        "project": project, "image": image, "cls": classes[0], "human": human, "proposal": proposal,
+        "project": project, "image": image, "cls": classes[0], "human": human, "proposal": proposal, "accepted": accepted,
         "users": {"manager": manager, "reviewer": reviewer, "annotator": annotator, "outsider": outsider},
     }
 
@@ -48,6 +49,7 @@ CASES = [
     ("patch", "/api/annotations/{a}/", {"version": 1, "geometry": {"x": 2, "y": 2, "w": 5, "h": 5}}, "annotator"),
     ("patch", "/api/annotations/{a}/", {"version": 1, "state": "rejected"}, "reviewer"),
     ("patch", "/api/annotations/{q}/", {"version": 1, "state": "accepted"}, "annotator"),
+    ("patch", "/api/annotations/{r}/", {"version": 1, "state": "proposed"}, "annotator"),  # undo an accept
     ("delete", "/api/annotations/{a}/?version=1", None, "annotator"),
     ("delete", "/api/images/{i}/", None, "manager"),
     ("delete", "/api/projects/{p}/", None, "manager"),
@@ -57,7 +59,7 @@ RANK = {"annotator": 1, "reviewer": 2, "manager": 3}
 
 def _fill(template, world):
     ids = {"p": world["project"].pk, "i": world["image"].pk, "c": world["cls"].pk, "a": world["human"].pk,
-           "q": world["proposal"].pk}
+           "q": world["proposal"].pk, "r": world["accepted"].pk}
     return template.format(**ids)
 
 

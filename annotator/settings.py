@@ -263,3 +263,18 @@ if PRODUCTION:
     SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=True)
+
+# URL import: networks (CIDRs) whose addresses may be fetched although not public (on-premise stores, tests).
+URL_IMPORT_ALLOW_NETWORKS = env.list("URL_IMPORT_ALLOW_NETWORKS", default=[])
+# URL import: host names fetched whatever their addresses resolve to (an on-premise store's name).
+URL_IMPORT_ALLOWED_HOSTS = env.list("URL_IMPORT_ALLOWED_HOSTS", default=[])
+# URL import: the largest file downloaded from one URL, in bytes; reading stops just past it.
+URL_IMPORT_MAX_BYTES = env.int("URL_IMPORT_MAX_BYTES", default=50 * 1024 * 1024)
+# URL import: seconds one URL may take in all (connecting, redirects, reading).
+URL_IMPORT_TIMEOUT_SECONDS = env.float("URL_IMPORT_TIMEOUT_SECONDS", default=30.0)
+# URL import: the most URLs one list may hold.
+URL_IMPORT_MAX_URLS = env.int("URL_IMPORT_MAX_URLS", default=10_000)
+# URL import: the most redirects followed for one URL (each hop is checked like the first).
+URL_IMPORT_MAX_REDIRECTS = env.int("URL_IMPORT_MAX_REDIRECTS", default=5)
+# URL import: the largest URL list file accepted, in bytes.
+URL_IMPORT_MAX_LIST_BYTES = env.int("URL_IMPORT_MAX_LIST_BYTES", default=5 * 1024 * 1024)

@@ -35,3 +35,12 @@ def coco_import_task(job_id: str) -> None:
     from .services.coco import coco_import_job
 
     coco_import_job(job_id=job_id)
+
+
+# De-duplication by sha256 makes a rerun store nothing twice, and the job keeps its report after
+# each URL, so a redelivered task goes on from there.
+@shared_task(name="labeling.url_import", acks_late=True)
+def url_import_task(job_id: str) -> None:
+    from .services.url_import import url_import_job
+
+    url_import_job(job_id=job_id)

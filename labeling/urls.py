@@ -3,6 +3,7 @@ from django.urls import path
 from . import apis, apis_io, views
 from . import views_workspace
 from . import apis_review, views_review
+from . import apis_urls
 
 api_urlpatterns = [
     path("projects/", apis.ProjectList.as_view(), name="api-project-list"),
@@ -31,6 +32,7 @@ api_urlpatterns = [
     path("projects/<int:project_id>/review/annotations/", apis_review.ReviewAnnotations.as_view(),
          name="api-review-annotations"),
     path("annotations/<int:pk>/similar/", apis_review.AnnotationSimilar.as_view(), name="api-annotation-similar"),
+    path("projects/<int:project_id>/import/urls/", apis_urls.UrlImport.as_view(), name="api-import-urls"),
 ]
 
 page_urlpatterns = [

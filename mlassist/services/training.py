@@ -36,15 +36,20 @@ def training_request(*, project: Project, user=None, reason: str = TrainingRun.R
 
 
 def training_note_labels(*, project_id: int) -> TrainingRun | None:
-    """After people change labels: request a run once ``retrain_every`` new accepted labels arrived."""
-    project = Project.objects.filter(pk=project_id).first()
-    if project is None or project.training_runs.filter(state=State.QUEUED).exists():
+    """After people change labels: request a run once ``retrain_every`` new accepted labels arrived.
+
+    This runs after every save, so the common case (a run already waits) costs one query.
+    """
+    if TrainingRun.objects.filter(project_id=project_id, state=State.QUEUED).exists():
+        return None
+    project = Project.objects.filter(pk=project_id).only("id", "retrain_every").first()
+    if project is None:
         return None
     last = project.training_runs.order_by("-created_at").values_list("created_at", flat=True).first()
     events = AnnotationEvent.objects.filter(project_id=project_id, actor__isnull=False, after__state="accepted")
     if last is not None:
         events = events.filter(at__gt=last)
-    if events.count() < project.retrain_every:
+    if events[: project.retrain_every].count() < project.retrain_every:
         return None
     return training_request(project=project, reason=TrainingRun.Reason.LABELS)
 

@@ -8,15 +8,12 @@ from django_filters import rest_framework as filters
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, status
 from rest_framework.exceptions import NotFound, PermissionDenied
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from annotator.exceptions import Conflict, PreconditionRequired
-
 from . import selectors, serializers
-from .models import Annotation, Image, Job, LabelClass, Membership, Project
-from .pagination import IdCursorPagination
+from .models import Image, Job, LabelClass, Membership, Project
 from .permissions import (
     ANNOTATE,
     MANAGE,
@@ -24,12 +21,11 @@ from .permissions import (
     VIEW,
     ProjectRolePermission,
     can,
-    can_change_state,
     visible_projects,
 )
-from .services import annotations as annotation_services
 from .services import images as image_services
 from .services import projects as project_services
+
 
 class ProjectScoped:
     """Views under /api/projects/{project_id}/: the project is found among the user's, or 404."""
@@ -205,29 +201,6 @@ class ProjectStats(ProjectScoped, APIView):
         return Response(selectors.project_stats(project=self.project))
 
 
-class AnnotationFilter(filters.FilterSet):
-    state = filters.MultipleChoiceFilter(choices=Annotation.State.choices)
-    origin = filters.ChoiceFilter(choices=Annotation.Origin.choices)
-    kind = filters.MultipleChoiceFilter(choices=Annotation.Kind.choices)
-
-    class Meta:
-        model = Annotation
-        fields = ["state", "origin", "kind", "label_class", "image"]
-
-
-class ProjectAnnotations(ProjectScoped, generics.ListAPIView):
-    """Every annotation of the project, paged by id with a cursor (fast at any depth)."""
-
-    serializer_class = serializers.AnnotationSerializer
-    queryset = Annotation.objects.none()  # for the schema; get_queryset() is the real one
-    filterset_class = AnnotationFilter
-    pagination_class = IdCursorPagination
-    project_actions = {"GET": VIEW}
-
-    def get_queryset(self):
-        return selectors.annotation_list(project=self.project)
-
-
 class ImageScoped:
     """Views under /api/images/{id}/: the image is found among the user's projects, or 404."""
 
@@ -294,114 +267,6 @@ class ImageThumbnail(ImageScoped, APIView):
             response["Cache-Control"] = "private, no-cache"
             return response
         return _file_response(self.image.thumbnail, "image/jpeg")
-
-
-def _version_from(request) -> int:
-    """The version a write is based on: the ``version`` field, ``?version=`` or If-Match."""
-    raw = request.data.get("version") if isinstance(request.data, dict) else None
-    raw = raw or request.query_params.get("version") or request.headers.get("If-Match", "").strip('W/" ')
-    if not raw:
-        raise PreconditionRequired()
-    try:
-        return int(raw)
-    except (TypeError, ValueError):
-        raise ValidationError({"version": f"{raw!r} is not a version number."}) from None
-
-
-class ImageAnnotations(ImageScoped, APIView):
-    project_actions = {"GET": VIEW, "POST": ANNOTATE}
-    parser_classes = [JSONParser]
-
-    @extend_schema(responses=serializers.AnnotationSerializer(many=True))
-    def get(self, request, pk):
-        return Response(selectors.annotation_rows(image=self.image))
-
-    @extend_schema(request=serializers.AnnotationInputSerializer, responses={201: serializers.AnnotationSerializer})
-    def post(self, request, pk):
-        many = isinstance(request.data, list)
-        data = serializers.AnnotationInputSerializer(data=request.data, many=many)
-        data.is_valid(raise_exception=True)
-        items = data.validated_data if many else [data.validated_data]
-        if any(item.get("origin") == Annotation.Origin.MODEL for item in items) and not can(
-            request.user, self.image.project, MANAGE
-        ):
-            raise PermissionDenied("Only managers may add model proposals through the API.")
-        if many:
-            created = annotation_services.annotation_create_many(image=self.image, user=request.user, items=items)
-            return Response(serializers.AnnotationSerializer(created, many=True).data, status=status.HTTP_201_CREATED)
-        created = annotation_services.annotation_create(image=self.image, user=request.user, data=items[0])
-        return Response(serializers.AnnotationSerializer(created).data, status=status.HTTP_201_CREATED)
-
-
-class AnnotationScoped:
-    """Views under /api/annotations/{id}/: found among the user's projects, or 404."""
-
-    permission_classes = [ProjectRolePermission]
-
-    @cached_property
-    def annotation(self):
-        try:
-            return selectors.annotation_get(user=self.request.user, annotation_id=self.kwargs["pk"])
-        except Annotation.DoesNotExist:
-            raise NotFound("No such annotation.") from None
-
-    def get_project(self):
-        return self.annotation.image.project
-
-
-class AnnotationDetail(AnnotationScoped, APIView):
-    project_actions = {"GET": VIEW, "PATCH": ANNOTATE, "DELETE": ANNOTATE}
-    parser_classes = [JSONParser]
-
-    def _stale(self, exc):
-        if exc.current is None:
-            raise NotFound("This annotation was deleted by someone else.")
-        raise Conflict(serializers.AnnotationSerializer(exc.current).data)
-
-    @extend_schema(responses=serializers.AnnotationSerializer)
-    def get(self, request, pk):
-        response = Response(serializers.AnnotationSerializer(self.annotation).data)
-        response["ETag"] = f'"{self.annotation.version}"'
-        return response
-
-    @extend_schema(request=serializers.AnnotationUpdateSerializer, responses={200: serializers.AnnotationSerializer})
-    def patch(self, request, pk):
-        data = serializers.AnnotationUpdateSerializer(data=request.data, partial=True)
-        data.is_valid(raise_exception=True)
-        version = _version_from(request)
-        changes = {k: v for k, v in data.validated_data.items() if k != "version"}
-        if "state" in changes and changes["state"] != self.annotation.state:
-            if not can_change_state(request.user, self.annotation, changes["state"]):
-                raise PermissionDenied("Only reviewers and managers accept or reject labels made by people.")
-        try:
-            annotation = annotation_services.annotation_update(
-                annotation=self.annotation, user=request.user, version=version, changes=changes
-            )
-        except annotation_services.StaleVersion as exc:
-            self._stale(exc)
-        response = Response(serializers.AnnotationSerializer(annotation).data)
-        response["ETag"] = f'"{annotation.version}"'
-        return response
-
-    @extend_schema(
-        parameters=[OpenApiParameter("version", int, description="Or send If-Match.")], responses={204: None}
-    )
-    def delete(self, request, pk):
-        version = _version_from(request)
-        try:
-            annotation_services.annotation_delete(annotation=self.annotation, user=request.user, version=version)
-        except annotation_services.StaleVersion as exc:
-            self._stale(exc)
-        return Response(status=status.HTTP_204_NO_CONTENT)
-
-
-class AnnotationEvents(AnnotationScoped, APIView):
-    project_actions = {"GET": VIEW}
-
-    @extend_schema(responses=serializers.AnnotationEventSerializer(many=True))
-    def get(self, request, pk):
-        events = selectors.annotation_events(annotation_id=self.annotation.pk)
-        return Response(serializers.AnnotationEventSerializer(events, many=True).data)
 
 
 class JobList(ProjectScoped, generics.ListAPIView):

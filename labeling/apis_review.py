@@ -11,7 +11,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from . import selectors
-from .apis import AnnotationScoped, ProjectScoped
+from .apis import ProjectScoped
+from .apis_annotations import AnnotationScoped
 from .coco.shapes import rle_areas_bboxes, trace_rle
 from .models import Annotation
 from .permissions import ANNOTATE, VIEW

@@ -1,9 +1,6 @@
 from django.urls import path
 
-from . import apis, apis_io, views
-from . import views_workspace
-from . import apis_review, views_review
-from . import apis_urls
+from . import apis, apis_annotations, apis_io, apis_review, apis_urls, views, views_review, views_workspace
 
 api_urlpatterns = [
     path("projects/", apis.ProjectList.as_view(), name="api-project-list"),
@@ -15,15 +12,15 @@ api_urlpatterns = [
     path("projects/<int:project_id>/images/", apis.ImageList.as_view(), name="api-image-list"),
     path("projects/<int:project_id>/next-image/", apis.NextImage.as_view(), name="api-next-image"),
     path("projects/<int:project_id>/stats/", apis.ProjectStats.as_view(), name="api-project-stats"),
-    path("projects/<int:project_id>/annotations/", apis.ProjectAnnotations.as_view(), name="api-project-annotations"),
+    path("projects/<int:project_id>/annotations/", apis_annotations.ProjectAnnotations.as_view(), name="api-project-annotations"),
     path("projects/<int:project_id>/export/coco/", apis_io.CocoExport.as_view(), name="api-export-coco"),
     path("projects/<int:project_id>/import/coco/", apis_io.CocoImport.as_view(), name="api-import-coco"),
     path("images/<int:pk>/", apis.ImageDetail.as_view(), name="api-image-detail"),
     path("images/<int:pk>/file/", apis.ImageFile.as_view(), name="api-image-file"),
     path("images/<int:pk>/thumbnail/", apis.ImageThumbnail.as_view(), name="api-image-thumbnail"),
-    path("images/<int:pk>/annotations/", apis.ImageAnnotations.as_view(), name="api-image-annotations"),
-    path("annotations/<int:pk>/", apis.AnnotationDetail.as_view(), name="api-annotation-detail"),
-    path("annotations/<int:pk>/events/", apis.AnnotationEvents.as_view(), name="api-annotation-events"),
+    path("images/<int:pk>/annotations/", apis_annotations.ImageAnnotations.as_view(), name="api-image-annotations"),
+    path("annotations/<int:pk>/", apis_annotations.AnnotationDetail.as_view(), name="api-annotation-detail"),
+    path("annotations/<int:pk>/events/", apis_annotations.AnnotationEvents.as_view(), name="api-annotation-events"),
     path("projects/<int:project_id>/jobs/", apis.JobList.as_view(), name="api-job-list"),
     path("jobs/<uuid:pk>/", apis.JobDetail.as_view(), name="api-job-detail"),
     path("jobs/<uuid:pk>/result/", apis.JobResult.as_view(), name="api-job-result"),

@@ -1,6 +1,5 @@
 """A new user signs in, creates a project with classes, uploads images one by one and as a zip."""
 
-import io
 import zipfile
 
 import pytest

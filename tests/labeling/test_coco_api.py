@@ -17,7 +17,7 @@ from labeling.services.annotations import annotation_create
 from labeling.services.images import image_upload
 from labeling.services.projects import label_class_create, project_create
 
-from ..factories import image_bytes, upload
+from ..factories import upload
 
 pytestmark = pytest.mark.django_db
 

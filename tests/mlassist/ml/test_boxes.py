@@ -1,4 +1,3 @@
-import numpy as np
 import pytest
 
 from mlassist.ml.features import stack_spatial

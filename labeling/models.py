@@ -206,6 +206,9 @@ class Annotation(models.Model):
     model_version = models.ForeignKey(
         "mlassist.ModelVersion", null=True, blank=True, on_delete=models.SET_NULL, related_name="annotations"
     )
+    # Masks: outline polygons and bbox traced once when saved, so crops and previews never decode
+    # the full-image mask on a page view. Derived from geometry; never written by clients.
+    outline = models.JSONField(null=True, blank=True)
     version = models.PositiveIntegerField(default=1)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -306,6 +309,10 @@ class Job(models.Model):
     result_file = models.FileField(upload_to="jobs/", max_length=300, blank=True)
     error = models.TextField(blank=True)
     attempts = models.PositiveIntegerField(default=0)
+    # The lease: the worker running the job writes heartbeat_at every few seconds; a running job
+    # whose heartbeat is stale belongs to a dead worker and may be claimed again (or failed).
+    lease_owner = models.CharField(max_length=100, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -315,6 +322,7 @@ class Job(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+        indexes = [models.Index(fields=["state", "heartbeat_at"], name="job_state_heartbeat")]
         constraints = [
             models.CheckConstraint(name="job_state_valid", condition=Q(state__in=["queued", "running", "succeeded", "failed"])),
             models.CheckConstraint(name="job_progress_0_1", condition=Q(progress__gte=0) & Q(progress__lte=1)),
@@ -322,3 +330,32 @@ class Job(models.Model):
 
     def __str__(self):
         return f"{self.kind} job {self.id} ({self.state})"
+
+
+class UrlImportLine(models.Model):
+    """One line of a URL import's report, written as it is done (append-only, never rewritten)."""
+
+    class Outcome(models.TextChoices):
+        STORED = "stored", "Stored"
+        DUPLICATE = "duplicate", "Already in the project"
+        REFUSED = "refused", "Refused"
+
+    job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="url_lines")
+    line = models.PositiveIntegerField(help_text="1-based line number in the uploaded list.")
+    url = models.TextField()
+    outcome = models.CharField(max_length=10, choices=Outcome.choices)
+    detail = models.TextField(blank=True)
+    image = models.ForeignKey(Image, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["job_id", "line"]
+        constraints = [
+            models.UniqueConstraint(fields=["job", "line"], name="urlimportline_once_per_line"),
+            models.CheckConstraint(
+                name="urlimportline_outcome_valid", condition=Q(outcome__in=["stored", "duplicate", "refused"])
+            ),
+        ]
+
+    def __str__(self):
+        return f"line {self.line} of job {self.job_id}: {self.outcome}"

@@ -46,6 +46,9 @@ class TrainingRun(models.Model):
     detail = models.CharField(max_length=300, blank=True)
     error = models.TextField(blank=True)
     attempts = models.PositiveIntegerField(default=0)
+    # The lease, as on labeling.Job: a running run with a stale heartbeat has lost its worker.
+    lease_owner = models.CharField(max_length=100, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
     requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

@@ -6,11 +6,11 @@ from django_filters import rest_framework as filters
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, status
 from rest_framework.exceptions import NotFound, PermissionDenied
-from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from annotator.exceptions import Conflict, PreconditionRequired
+from annotator.parsers import JSONParser
 
 from . import selectors, serializers
 from .apis import ImageScoped, ProjectScoped

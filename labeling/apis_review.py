@@ -6,9 +6,10 @@ from django.db.models import F, Q
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers as drf
 from rest_framework.exceptions import PermissionDenied
-from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
+
+from annotator.parsers import JSONParser
 
 from . import selectors
 from .apis import ProjectScoped

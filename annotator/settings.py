@@ -188,6 +188,12 @@ MLASSIST_HEAD_EPOCHS = env.int("MLASSIST_HEAD_EPOCHS", default=30)
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 DATA_UPLOAD_MAX_NUMBER_FILES = env.int("DATA_UPLOAD_MAX_NUMBER_FILES", default=1000)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 20 * 1024 * 1024  # JSON bodies (bulk annotations)
+# JSON from outside (request bodies, COCO files): deepest nesting of arrays and objects accepted,
+# checked before parsing (json.loads recurses once per level: thousands of levels are a 500).
+JSON_MAX_DEPTH = env.int("JSON_MAX_DEPTH", default=64)
+# Decoding: images over this many pixels are decoded reduced (JPEG draft, PNG checked by streaming)
+# wherever a small version is enough, so one upload or task never holds a full 100-MP bitmap.
+IMAGE_FULL_DECODE_MAX_PIXELS = env.int("IMAGE_FULL_DECODE_MAX_PIXELS", default=16_000_000)
 
 # Celery: Redis in production (redis://host:6379/0); a file-system broker under var/ when embedded.
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://")
@@ -212,6 +218,9 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# A worker child past this resident size (KiB) is replaced after its task: one huge image cannot
+# leave a worker holding gigabytes for the next task.
+CELERY_WORKER_MAX_MEMORY_PER_CHILD = env.int("CELERY_WORKER_MAX_MEMORY_PER_CHILD", default=2_000_000)
 # Run tasks in this process instead of a worker (only for one-off scripts; tests use real workers).
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
@@ -224,6 +233,12 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    # Bodies are size- and depth-checked before json.loads (annotator/parsers.py).
+    "DEFAULT_PARSER_CLASSES": [
+        "annotator.parsers.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_PAGINATION_CLASS": "labeling.pagination.PageNumberPagination",
     "PAGE_SIZE": 100,
     "EXCEPTION_HANDLER": "annotator.exceptions.api_exception_handler",

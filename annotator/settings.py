@@ -169,6 +169,14 @@ COCO_EXPORT_SYNC_MAX_ANNOTATIONS = env.int("COCO_EXPORT_SYNC_MAX_ANNOTATIONS", d
 POLYGON_MAX_POINTS = env.int("POLYGON_MAX_POINTS", default=10_000)
 # How long a claim on an image from the next-image queue holds before others may take it.
 IMAGE_CLAIM_MINUTES = env.int("IMAGE_CLAIM_MINUTES", default=30)
+# Who may create projects: "staff_and_granted" (staff, superusers and users given the permission
+# labeling.add_project) or "everyone" (any signed-in user). Creating a project makes its creator a
+# manager, who may then add users by name: an open door by default would let anyone probe names.
+PROJECT_CREATORS = env.str("PROJECT_CREATORS", default="staff_and_granted")
+if PROJECT_CREATORS not in ("staff_and_granted", "everyone"):
+    from django.core.exceptions import ImproperlyConfigured
+
+    raise ImproperlyConfigured(f"PROJECT_CREATORS must be staff_and_granted or everyone, not {PROJECT_CREATORS!r}.")
 # Model assistance: the frozen backbone (mobilenet_v2, mobilenet_v3_small, mobilenet_v3_large).
 MLASSIST_BACKBONE = env.str("MLASSIST_BACKBONE", default="mobilenet_v2")
 # Backbone input size in pixels (square); smaller is faster, larger sees smaller objects.

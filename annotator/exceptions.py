@@ -4,6 +4,7 @@ Every error is a JSON object with a human-readable ``detail``; validation errors
 ``errors``: a list of ``{"field": <name or JSON path>, "detail": <message>}``.
 """
 
+from django.core.exceptions import ObjectDoesNotExist
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
@@ -39,6 +40,10 @@ def api_exception_handler(exc, context):
         )
     elif isinstance(exc, Http404):
         exc = exceptions.NotFound()
+    elif isinstance(exc, ObjectDoesNotExist):
+        # A row deleted by someone else while this request ran (services raise Model.DoesNotExist
+        # with a sentence saying so): a 404 naming it, not a 500.
+        exc = exceptions.NotFound(str(exc) or None)
     elif isinstance(exc, DjangoPermissionDenied):
         exc = exceptions.PermissionDenied()
 

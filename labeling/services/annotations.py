@@ -125,6 +125,28 @@ def _mark_started(image: Image) -> None:
         )
 
 
+def _lock_image(image: Image) -> None:
+    """Hold the image for this transaction, or raise Image.DoesNotExist (the API answers 404).
+
+    A save racing image_delete: the delete locks the image row FOR UPDATE, waits for saves under
+    way and deletes their annotations with it; a save arriving later finds no row and answers
+    "deleted" instead of failing on the foreign key at commit (a 400 naming the database's text,
+    or a 500). PostgreSQL: FOR KEY SHARE, the lock a foreign-key check takes, so saves on one
+    image do not wait for each other. SQLite: a no-op UPDATE takes the database's write lock now.
+    """
+    from django.db import connection
+    from django.db.models import F
+
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT 1 FROM {Image._meta.db_table} WHERE id = %s FOR KEY SHARE", [image.pk])
+            found = cursor.fetchone() is not None
+    else:
+        found = Image.objects.filter(pk=image.pk).update(updated_at=F("updated_at")) == 1
+    if not found:
+        raise Image.DoesNotExist(f"Image {image.pk} was deleted while this was being saved.")
+
+
 def annotation_create_many(*, image: Image, user, items: list[dict]) -> list[Annotation]:
     """Create several annotations on one image in one transaction: all of them or none.
 
@@ -140,6 +162,7 @@ def annotation_create_many(*, image: Image, user, items: list[dict]) -> list[Ann
     _check_tags(image, built)
     try:
         with transaction.atomic():
+            _lock_image(image)
             Annotation.objects.bulk_create(built)
             if any(a.pk is None for a in built):  # backends without RETURNING: fetch ids back
                 raise RuntimeError("the database did not return ids from bulk_create")
@@ -167,6 +190,7 @@ def annotation_create(*, image: Image, user, data: dict) -> Annotation:
     _check_tags(image, [annotation])
     try:
         with transaction.atomic():
+            _lock_image(image)
             annotation.save()
             _record(annotation, AnnotationEvent.Action.CREATE, user, None, snapshot(annotation))
             _mark_started(image)

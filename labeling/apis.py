@@ -19,8 +19,11 @@ from .permissions import (
     MANAGE,
     REVIEW,
     VIEW,
+    CREATE_PROJECT_REFUSED,
     ProjectRolePermission,
     can,
+    can_create_project,
+    can_set_image_status,
     visible_projects,
 )
 from .services import images as image_services
@@ -46,6 +49,12 @@ class ProjectList(generics.ListCreateAPIView):
 
     def get_queryset(self):
         return selectors.project_list(user=self.request.user)
+
+    def create(self, request, *args, **kwargs):
+        # Before validating: whoever may not create projects learns nothing more from a 400.
+        if not can_create_project(request.user):
+            raise PermissionDenied(CREATE_PROJECT_REFUSED)
+        return super().create(request, *args, **kwargs)
 
     def perform_create(self, serializer):
         serializer.instance = project_services.project_create(user=self.request.user, **serializer.validated_data)
@@ -96,9 +105,7 @@ class MemberDetail(ProjectScoped, APIView):
         membership = self._membership()
         role = serializers.MembershipInputSerializer(data={"username": membership.user.username, **request.data})
         role.is_valid(raise_exception=True)
-        membership = project_services.membership_set(
-            project=self.project, username=membership.user.username, role=role.validated_data["role"]
-        )
+        membership = project_services.membership_role_set(membership=membership, role=role.validated_data["role"])
         return Response(serializers.MembershipSerializer(membership).data)
 
     @extend_schema(responses={204: None})
@@ -187,6 +194,7 @@ class NextImage(ProjectScoped, APIView):
             skip = [int(x) for x in request.query_params.get("skip", "").split(",") if x.strip()]
         except ValueError:
             raise ValidationError({"skip": "Give image ids separated by commas."}) from None
+        # The service keeps only the last MAX_SKIP ids and ignores other projects' ones.
         image = image_services.image_claim_next(project=self.project, user=request.user, skip=skip)
         if image is None:
             return Response(status=status.HTTP_204_NO_CONTENT)
@@ -225,8 +233,8 @@ class ImageDetail(ImageScoped, APIView):
     def patch(self, request, pk):
         data = serializers.ImageStatusSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        if data.validated_data["status"] == Image.Status.REVIEWED and not can(request.user, self.image.project, REVIEW):
-            raise PermissionDenied("Only reviewers and managers mark images reviewed.")
+        if not can_set_image_status(request.user, self.image, data.validated_data["status"]):
+            raise PermissionDenied("Only reviewers and managers mark images reviewed or take that back.")
         image = image_services.image_status_set(image=self.image, status=data.validated_data["status"])
         return Response(serializers.ImageSerializer(image).data)
 

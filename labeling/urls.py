@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import apis, apis_annotations, apis_io, apis_review, apis_urls, views, views_review, views_workspace
+from . import apis, apis_annotations, apis_io, apis_review, apis_smart, apis_urls, views, views_review, views_workspace
 
 api_urlpatterns = [
     path("projects/", apis.ProjectList.as_view(), name="api-project-list"),
@@ -24,12 +24,14 @@ api_urlpatterns = [
     path("projects/<int:project_id>/jobs/", apis.JobList.as_view(), name="api-job-list"),
     path("jobs/<uuid:pk>/", apis.JobDetail.as_view(), name="api-job-detail"),
     path("jobs/<uuid:pk>/result/", apis.JobResult.as_view(), name="api-job-result"),
+    path("jobs/<uuid:pk>/retry/", apis.JobRetry.as_view(), name="api-job-retry"),
     path("projects/<int:project_id>/annotations/bulk/", apis_review.BulkAnnotations.as_view(),
          name="api-annotations-bulk"),
     path("projects/<int:project_id>/review/annotations/", apis_review.ReviewAnnotations.as_view(),
          name="api-review-annotations"),
     path("annotations/<int:pk>/similar/", apis_review.AnnotationSimilar.as_view(), name="api-annotation-similar"),
     path("projects/<int:project_id>/import/urls/", apis_urls.UrlImport.as_view(), name="api-import-urls"),
+    path("images/<int:pk>/smart/box-mask/", apis_smart.BoxMask.as_view(), name="api-smart-box-mask"),
 ]
 
 page_urlpatterns = [

@@ -6,10 +6,11 @@ reached through a project the user belongs to; for anyone else it does not exist
 leak nothing. Superusers act as managers of every project.
 """
 
+from django.conf import settings
 from django.db.models import QuerySet
 from rest_framework.permissions import BasePermission
 
-from .models import Annotation, Membership, Project
+from .models import Annotation, AnnotationEvent, Image, Membership, Project
 
 Role = Membership.Role
 RANK = {Role.ANNOTATOR: 1, Role.REVIEWER: 2, Role.MANAGER: 3}
@@ -50,11 +51,72 @@ def can(user, project: Project, action: str) -> bool:
     return role is not None and RANK[role] >= RANK[action]
 
 
+def can_create_project(user) -> bool:
+    """PROJECT_CREATORS: staff, superusers and users granted labeling.add_project, or everyone.
+
+    A project's creator becomes its manager and may add any user by name, so creating projects
+    is not for every account by default.
+    """
+    if not user.is_authenticated or not user.is_active:
+        return False
+    if settings.PROJECT_CREATORS == "everyone":
+        return True
+    return user.is_staff or user.has_perm("labeling.add_project")  # has_perm is True for superusers
+
+
+CREATE_PROJECT_REFUSED = "Your account may not create projects; ask an administrator for the permission."
+
+
+def can_set_image_status(user, image: Image, status: str) -> bool:
+    """Marking an image reviewed is review, and so is taking "reviewed" back (or moving a reviewed
+    image anywhere): otherwise an annotator could undo a reviewer's verdict. The other moves
+    (new, in progress, done) are labelling."""
+    if Image.Status.REVIEWED in (status, image.status):
+        return can(user, image.project, REVIEW)
+    return can(user, image.project, ANNOTATE)
+
+
 def can_change_state(user, annotation: Annotation, new_state: str) -> bool:
-    """Filtering the model's proposals (and undoing that) is labelling; judging a person's label is review."""
-    if annotation.origin == Annotation.Origin.MODEL:
-        return can(user, annotation.image.project, ANNOTATE)
-    return can(user, annotation.image.project, REVIEW)
+    """Filtering the model's proposals is labelling; judging a person's label is review.
+
+    An annotator may accept or reject a proposal, and undo their OWN filtering later, but not
+    overturn a state somebody else set (a reviewer's rejection above all). Who set the current
+    state is read from the audit trail (see note_state_setters) rather than stored: the trail
+    already records every change with its actor, and a stored flag could disagree with it.
+    """
+    project = annotation.image.project
+    if can(user, project, REVIEW):
+        return True
+    if annotation.origin != Annotation.Origin.MODEL or not can(user, project, ANNOTATE):
+        return False
+    if annotation.state == Annotation.State.PROPOSED:
+        return True
+    if not hasattr(annotation, "_state_set_by"):
+        note_state_setters([annotation])
+    return annotation._state_set_by is not None and annotation._state_set_by == user.pk
+
+
+def note_state_setters(annotations) -> None:
+    """Set ``_state_set_by`` (a user id, or None) on each annotation, in one query for all of them.
+
+    The setter is the actor of the latest audit event that changed the state, or of the creation
+    when nothing changed it since. Call this before checking many rows with can_change_state.
+    """
+    annotations = list(annotations)
+    setters: dict[int, int | None] = {}
+    events = (
+        AnnotationEvent.objects.filter(annotation_id__in=[a.pk for a in annotations])
+        .exclude(action=AnnotationEvent.Action.DELETE)
+        .order_by("annotation_id", "-id")
+        .values_list("annotation_id", "actor_id", "action", "before__state", "after__state")
+    )
+    for annotation_id, actor_id, action, before, after in events:
+        if annotation_id in setters:
+            continue  # a later event already decided
+        if action == AnnotationEvent.Action.CREATE or before != after:
+            setters[annotation_id] = actor_id
+    for annotation in annotations:
+        annotation._state_set_by = setters.get(annotation.pk)
 
 
 class ProjectRolePermission(BasePermission):

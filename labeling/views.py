@@ -2,7 +2,7 @@
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
@@ -11,7 +11,7 @@ from django.views.decorators.http import require_http_methods
 from . import selectors
 from .forms import LabelClassForm, MemberForm, ProjectForm
 from .models import Membership
-from .permissions import MANAGE, can, role_in
+from .permissions import CREATE_PROJECT_REFUSED, MANAGE, can, can_create_project, role_in
 from .services import projects as project_services
 
 
@@ -33,6 +33,9 @@ def _form_errors(form, exc: ValidationError):
 @login_required
 @require_http_methods(["GET", "POST"])
 def project_list(request):
+    may_create = can_create_project(request.user)
+    if request.method == "POST" and not may_create:
+        raise PermissionDenied(CREATE_PROJECT_REFUSED)
     form = ProjectForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -43,7 +46,7 @@ def project_list(request):
             messages.success(request, f"Project {project.name!r} created. Add its label classes next.")
             return redirect("project-classes", project_id=project.pk)
     projects = selectors.project_list(user=request.user)
-    return render(request, "labeling/project_list.html", {"projects": projects, "form": form})
+    return render(request, "labeling/project_list.html", {"projects": projects, "form": form, "can_create": may_create})
 
 
 @login_required
@@ -80,7 +83,10 @@ def project_members(request, project_id):
         try:
             if "remove" in request.POST:
                 membership = get_object_or_404(Membership, project=project, pk=request.POST["remove"])
-                project_services.membership_remove(membership=membership)
+                try:
+                    project_services.membership_remove(membership=membership)
+                except Membership.DoesNotExist:
+                    pass  # removed by someone else meanwhile: the outcome asked for
                 messages.success(request, f"{membership.user.username} removed.")
                 return redirect("project-members", project_id=project.pk)
             if form.is_valid():

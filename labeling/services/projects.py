@@ -55,34 +55,63 @@ def project_delete(*, project: Project) -> None:
         project.delete()
 
 
-@transaction.atomic
-def membership_set(*, project: Project, username: str, role: str) -> Membership:
-    """Add a user to the project, or change their role."""
+# One answer for every name that cannot be added, whether nobody has it or its account is
+# disabled: managers of any project must not learn which names exist by probing.
+NO_SUCH_USER = "No user called {!r} can be added; check the exact user name."
+
+
+def _check_role(role: str) -> None:
     if role not in Membership.Role.values:
         raise ValidationError({"role": f"Unknown role {role!r}; one of {', '.join(Membership.Role.values)}."})
-    user = get_user_model().objects.filter(username=username).first()
+
+
+@transaction.atomic
+def membership_set(*, project: Project, username: str, role: str) -> Membership:
+    """Add a user (by exact, case-sensitive name) to the project, or change their role."""
+    _check_role(role)
+    user = get_user_model().objects.filter(username=username, is_active=True).first()
     if user is None:
-        raise ValidationError({"username": f"No user is called {username!r}."})
+        raise ValidationError({"username": NO_SUCH_USER.format(username)})
     membership, created = Membership.objects.get_or_create(project=project, user=user, defaults={"role": role})
-    if not created and membership.role != role:
-        _keep_a_manager(project, leaving=membership)
-        membership.role = role
-        membership.save(update_fields=["role"])
+    if not created:
+        membership = membership_role_set(membership=membership, role=role)
     return membership
 
 
 @transaction.atomic
+def membership_role_set(*, membership: Membership, role: str) -> Membership:
+    """Change a member's role; the project keeps at least one manager."""
+    _check_role(role)
+    current = _keep_a_manager(membership.project, leaving=membership, new_role=role)
+    if current.role != role:
+        current.role = role
+        current.save(update_fields=["role"])
+    return current
+
+
+@transaction.atomic
 def membership_remove(*, membership: Membership) -> None:
-    _keep_a_manager(membership.project, leaving=membership)
+    membership = _keep_a_manager(membership.project, leaving=membership, new_role=None)
     membership.delete()
 
 
-def _keep_a_manager(project: Project, *, leaving: Membership) -> None:
-    if leaving.role != Membership.Role.MANAGER:
-        return
-    others = project.memberships.select_for_update().filter(role=Membership.Role.MANAGER).exclude(pk=leaving.pk)
-    if not others.exists():
+def _keep_a_manager(project: Project, *, leaving: Membership, new_role: str | None) -> Membership:
+    """Refuse to let the last manager go; returns ``leaving`` as it is now, locked.
+
+    Every manager row of the project is locked, in id order, before counting: two managers
+    demoting each other at once then queue on the first row instead of each locking "the other"
+    and deadlocking; the second sees the first's change and is refused (a 400, not a 500).
+    """
+    managers = list(
+        project.memberships.select_for_update().filter(role=Membership.Role.MANAGER).order_by("pk")
+    )
+    current = Membership.objects.select_for_update(of=("self",)).filter(pk=leaving.pk).select_related("user").first()
+    if current is None:
+        raise Membership.DoesNotExist(f"{leaving.user.username} is no longer a member of this project.")
+    stays_manager = new_role == Membership.Role.MANAGER
+    if current.role == Membership.Role.MANAGER and not stays_manager and not any(m.pk != current.pk for m in managers):
         raise ValidationError({"role": "A project keeps at least one manager."})
+    return current
 
 
 def _save_class(label_class: LabelClass) -> LabelClass:

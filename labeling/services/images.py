@@ -126,38 +126,59 @@ def image_thumbnail_make(*, image: Image) -> Image:
 
 
 def image_delete(*, image: Image) -> None:
+    """Delete the image, its annotations and (after commit) its files.
+
+    The image row is locked first, so a save on the image that is under way finishes before
+    the delete collects the annotations (and is deleted with them), and a save that comes later
+    finds the image gone (see annotations._lock_image): never a dangling row or a 500.
+    """
     names = [n for n in (image.file.name, image.thumbnail.name) if n]
     storage = image.file.storage
     with transaction.atomic():
+        if not Image.objects.select_for_update().filter(pk=image.pk).exists():
+            raise Image.DoesNotExist(f"Image {image.pk} was deleted by someone else.")
         image.delete()
         # Files go only once the rows are really gone.
         transaction.on_commit(lambda: [storage.delete(n) for n in names])
 
 
 def image_status_set(*, image: Image, status: str) -> Image:
+    """Set the status; done and reviewed release the image's claim. Who may is permissions.can_set_image_status."""
     if status not in Image.Status.values:
         raise ValidationError({"status": f"Unknown status {status!r}; one of {', '.join(Image.Status.values)}."})
-    image.status = status
-    fields = ["status", "updated_at"]
+    changes = {"status": status, "updated_at": timezone.now()}
     if status in (Image.Status.DONE, Image.Status.REVIEWED):
-        image.claimed_by, image.claimed_at = None, None
-        fields += ["claimed_by", "claimed_at"]
-    image.save(update_fields=fields)
+        changes.update(claimed_by=None, claimed_at=None)
+    # An UPDATE by id rather than save(update_fields=...): an image deleted meanwhile is a clean
+    # "not found", not Django's "did not affect any rows" error.
+    if not Image.objects.filter(pk=image.pk).update(**changes):
+        raise Image.DoesNotExist(f"Image {image.pk} was deleted by someone else.")
+    for name, value in changes.items():
+        setattr(image, name, value)
     return image
+
+
+# How many image ids ?skip= may name; the last ones given count (the workspace appends as it skips).
+MAX_SKIP = 100
 
 
 def image_claim_next(*, project: Project, user, skip: list[int] = ()) -> Image | None:
     """The next image for ``user`` to label, claimed so that others are given different ones.
 
-    Order: the user's own unfinished claims first, then unclaimed (or stale) new and in-progress
+    Order: the user's own unfinished claim first, then unclaimed (or stale) new and in-progress
     images in the project's queue order. A claim is taken by a conditional update, so two
-    annotators asking at once never get the same image.
+    annotators asking at once never get the same image. A user holds at most one claim per
+    project: taking a new one (skipping the old) releases the others, so nobody can hold the
+    whole queue by skipping through it. ``skip`` keeps only its last MAX_SKIP ids; ids of other
+    projects' images match nothing here and change nothing.
     """
+    skip = list(skip)[-MAX_SKIP:]
     now = timezone.now()
     stale = now - timedelta(minutes=settings.IMAGE_CLAIM_MINUTES)
     open_images = project.images.filter(status__in=[Image.Status.NEW, Image.Status.IN_PROGRESS]).exclude(pk__in=skip)
     mine = open_images.filter(claimed_by=user).order_by("id").first()
     if mine:
+        _release_claims(project, user, keep=mine.pk)
         return mine
     free = Q(claimed_by__isnull=True) | Q(claimed_at__lt=stale)
     candidates = open_images.filter(free)
@@ -175,5 +196,18 @@ def image_claim_next(*, project: Project, user, skip: list[int] = ()) -> Image |
             .update(claimed_by=user, claimed_at=now, status=Image.Status.IN_PROGRESS, updated_at=now)
         )
         if won:
-            return Image.objects.get(pk=candidate)
+            # After winning, never before: two requests of one user at once can then leave at most
+            # one claim (each releases all but its own after taking it), never two.
+            _release_claims(project, user, keep=candidate)
+            image = Image.objects.filter(pk=candidate).first()
+            if image is not None:  # deleted in between: try the next one
+                return image
+    _release_claims(project, user, keep=None)
     return None
+
+
+def _release_claims(project: Project, user, *, keep: int | None) -> None:
+    held = Image.objects.filter(project=project, claimed_by=user)
+    if keep is not None:
+        held = held.exclude(pk=keep)
+    held.update(claimed_by=None, claimed_at=None)

@@ -24,6 +24,10 @@ class AnnotationFilter(filters.FilterSet):
     state = filters.MultipleChoiceFilter(choices=Annotation.State.choices)
     origin = filters.ChoiceFilter(choices=Annotation.Origin.choices)
     kind = filters.MultipleChoiceFilter(choices=Annotation.Kind.choices)
+    # Plain numbers, not choices among all rows: another project's id and a missing id must both
+    # give an empty page (a "not a valid choice" 400 for missing ids only would tell which exist).
+    label_class = filters.NumberFilter(field_name="label_class_id")
+    image = filters.NumberFilter(field_name="image_id")
 
     class Meta:
         model = Annotation

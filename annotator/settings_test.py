@@ -22,3 +22,10 @@ STORAGES = {
 MLASSIST_BACKBONE_WEIGHTS = "none"
 MLASSIST_INPUT_SIZE = 96
 MLASSIST_HEAD_EPOCHS = int(os.environ.get("MLASSIST_HEAD_EPOCHS", "15"))
+
+# Fault injection, read from a test worker's environment (tests/test_fault_injection.py); these
+# settings exist only here. A job of a kind in FAULT_INJECTION_KILL_KINDS kills its own worker
+# as soon as it is claimed; FAULT_INJECTION_PAUSE_SECONDS pauses after each progress report so
+# that a test can kill the worker while a job runs.
+FAULT_INJECTION_KILL_KINDS = [k for k in os.environ.get("FAULT_INJECTION_KILL_KINDS", "").split(",") if k]
+FAULT_INJECTION_PAUSE_SECONDS = float(os.environ.get("FAULT_INJECTION_PAUSE_SECONDS", "0"))

@@ -8,6 +8,7 @@ from django_filters import rest_framework as filters
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, status
 from rest_framework.exceptions import NotFound, PermissionDenied
+from rest_framework.exceptions import ValidationError as DRFValidationError
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -27,6 +28,7 @@ from .permissions import (
     visible_projects,
 )
 from .services import images as image_services
+from .services import jobs as job_services
 from .services import projects as project_services
 
 
@@ -278,15 +280,16 @@ class ImageThumbnail(ImageScoped, APIView):
 
 
 class JobList(ProjectScoped, generics.ListAPIView):
-    """The project's background jobs, newest first; ``?state=queued&state=running`` for the active ones."""
+    """The project's background jobs, newest first; ``?state__in=queued,running`` for the active ones,
+    ``?state=failed&finished_at__gte=...`` for recent failures. Without ``result`` (see the job itself)."""
 
-    serializer_class = serializers.JobSerializer
+    serializer_class = serializers.JobListSerializer
     queryset = Job.objects.none()  # for the schema; get_queryset() is the real one
     project_actions = {"GET": VIEW}
-    filterset_fields = {"state": ["exact", "in"], "kind": ["exact"]}
+    filterset_fields = {"state": ["exact", "in"], "kind": ["exact"], "finished_at": ["gte"]}
 
     def get_queryset(self):
-        return self.project.jobs.order_by("-created_at")
+        return selectors.job_list(project=self.project)
 
 
 class JobDetail(APIView):
@@ -302,7 +305,32 @@ class JobDetail(APIView):
 
     @extend_schema(responses=serializers.JobSerializer)
     def get(self, request, pk):
-        return Response(serializers.JobSerializer(self.job).data)
+        return Response(serializers.JobSerializer(self.job, context={"request": request}).data)
+
+
+class JobRetry(JobDetail):
+    """POST: queue a failed job again. Managers retry exports and imports; whoever may train or
+    propose retries the model's jobs."""
+
+    project_actions = {"POST": VIEW}  # the role the job's kind needs is checked below
+    retry_actions = {"coco_export": MANAGE, "coco_import": MANAGE, "import_urls": MANAGE,
+                     "features": REVIEW, "propose": REVIEW}
+
+    @classmethod
+    def allowed(cls, user, job) -> bool:
+        action = cls.retry_actions.get(job.kind)
+        return action is not None and can(user, job.project, action)
+
+    @extend_schema(request=None, responses={202: serializers.JobSerializer})
+    def post(self, request, pk):
+        if not self.allowed(request.user, self.job):
+            raise PermissionDenied("Your role in this project may not retry this job.")
+        try:
+            job = job_services.job_retry(job=self.job)
+        except ValueError as exc:
+            raise DRFValidationError({"state": [str(exc)]}) from None
+        return Response(serializers.JobSerializer(job, context={"request": request}).data,
+                        status=status.HTTP_202_ACCEPTED)
 
 
 class JobResult(JobDetail):

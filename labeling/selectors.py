@@ -2,7 +2,7 @@
 
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery
 
-from .models import Annotation, AnnotationEvent, Image, LabelClass, Membership, Project
+from .models import Annotation, AnnotationEvent, Image, Job, LabelClass, Membership, Project
 from .permissions import role_in, visible_projects
 
 
@@ -116,3 +116,8 @@ def annotation_rows(*, image: Image) -> list[dict]:
         row["created_by"] = row.pop("created_by__username")
         out.append(row)
     return out
+
+
+def job_list(*, project: Project) -> QuerySet[Job]:
+    """A project's jobs, newest first, without the possibly large ``result`` (lists leave it out)."""
+    return project.jobs.defer("result").order_by("-created_at")

@@ -136,17 +136,40 @@ class AnnotationEventSerializer(serializers.Serializer):
 
 class JobSerializer(serializers.ModelSerializer):
     result_url = serializers.SerializerMethodField()
+    can_retry = serializers.SerializerMethodField()
 
     class Meta:
         model = Job
         fields = [
-            "id", "project", "kind", "state", "progress", "detail", "result", "result_url", "error",
-            "created_at", "started_at", "finished_at",
+            "id", "project", "kind", "state", "progress", "detail", "result", "result_url", "error", "attempts",
+            "can_retry", "created_at", "started_at", "finished_at",
         ]
         read_only_fields = fields
 
     def get_result_url(self, job) -> str | None:
         return reverse("api-job-result", args=[job.pk]) if job.result_file else None
+
+    def get_can_retry(self, job) -> bool:
+        """Whether this user may retry this failed job now (the "Retry" button)."""
+        from .apis import JobRetry
+        from .services.jobs import job_can_retry
+
+        request = self.context.get("request")
+        if request is None or job.state != Job.State.FAILED:
+            return False
+        allowed = self.context.setdefault("retry_allowed", {})  # one role look-up per list, not per row
+        key = (job.project_id, job.kind)
+        if key not in allowed:
+            allowed[key] = JobRetry.allowed(request.user, job)
+        return allowed[key] and job_can_retry(job=job)
+
+
+class JobListSerializer(JobSerializer):
+    """The list leaves out ``result`` (it can be large; GET /api/jobs/{id}/ has it): the page polls the list."""
+
+    class Meta(JobSerializer.Meta):
+        fields = [f for f in JobSerializer.Meta.fields if f != "result"]
+        read_only_fields = fields
 
 
 class StatsSerializer(serializers.Serializer):

@@ -8,10 +8,12 @@ import tempfile
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
-from django.db.models import F, Max
+from django.db.models import Max, Q
 from django.utils import timezone
 
 from labeling.models import AnnotationEvent, Project
+from labeling.services import leases
+from labeling.services.leases import LeaseLost
 
 from ..models import ModelVersion, TrainingRun
 from .datasets import HEAD_OF_KIND, label_set, tag_matrix
@@ -55,21 +57,26 @@ def training_note_labels(*, project_id: int) -> TrainingRun | None:
 
 
 def _claim(run_id) -> TrainingRun | None:
-    """queued -> running (or running again after a killed worker); None when another run holds the project."""
+    """queued -> running (or running again after a dead worker) under a lease (``run.lease_owner``).
+
+    None when the run is finished, held by a live worker (a redelivered message), failed for
+    using up its attempts, or when another run of the project is running (that one starts this
+    one when it ends; the sweeper sends it again if that never happens).
+    """
     try:
         with transaction.atomic():
-            claimed = TrainingRun.objects.filter(pk=run_id, state__in=[State.QUEUED, State.RUNNING]).update(
-                state=State.RUNNING, started_at=timezone.now(), attempts=F("attempts") + 1, error=""
-            )
+            owner = leases.claim(TrainingRun, run_id)
     except IntegrityError:
-        return None  # another run of this project is running; it starts this one when it ends
-    return TrainingRun.objects.select_related("project").get(pk=run_id) if claimed else None
+        return None
+    return TrainingRun.objects.select_related("project").get(pk=run_id) if owner else None
 
 
 def _report(run, stage, fraction, detail="", epoch=0, epochs=0, loss=None):
-    TrainingRun.objects.filter(pk=run.pk).update(
+    """Progress of the run, only while it is ours (raises LeaseLost when another worker took it)."""
+    run.lease.write(
         stage=stage, progress=max(0.0, min(1.0, fraction)), detail=detail[:300], epoch=epoch, epochs=epochs, loss=loss
     )
+    leases.fault_injection_pause()
 
 
 def training_run_execute(*, run_id) -> None:
@@ -78,37 +85,74 @@ def training_run_execute(*, run_id) -> None:
     if run is None:
         return
     project = run.project
-    try:
-        cfg = backbone_config()
-        features_compute(
-            project=project, cfg=cfg,
-            progress=lambda stage, done, total, loss: _report(run, "features", 0.3 * done / max(total, 1), f"{done}/{total} images"),
-        )
-        kinds = [k for k in project.kinds if k in HEAD_OF_KIND]
-        notes = []
-        for n, kind in enumerate(kinds):
-            start, width = 0.3 + 0.5 * n / len(kinds), 0.5 / len(kinds)
-            note = _train_head(run, project, kind, cfg, start, width)
-            if note:
-                notes.append(note)
-        _report(run, "proposing", 0.8, "Proposing for unlabelled images")
-        from .proposals import proposals_refresh
+    lost = False
+    with leases.Lease(TrainingRun, run.pk, run.lease_owner) as lease:
+        run.lease = lease
+        leases.fault_injection_point("training")
+        try:
+            _execute(run, project)
+            lease.finish(state=State.SUCCEEDED, progress=1.0, stage="done", detail=run.notes[:300] or "Done",
+                         finished_at=timezone.now())
+        except LeaseLost as exc:
+            log.warning("training run %s stopped: %s", run.pk, exc)
+            lost = True  # the new owner finishes it and starts the next one
+        except Exception as exc:
+            log.exception("training run %s failed", run.pk)
+            try:
+                lease.finish(state=State.FAILED, error=f"{exc.__class__.__name__}: {exc}", finished_at=timezone.now())
+            except LeaseLost:
+                lost = True
+        finally:
+            if not lost:
+                training_run_next(project_id=project.pk)
 
-        proposals_refresh(project=project, progress=lambda f: _report(run, "proposing", 0.8 + 0.2 * f))
-        TrainingRun.objects.filter(pk=run.pk).update(
-            state=State.SUCCEEDED, progress=1.0, stage="done", detail=" ".join(notes)[:300] or "Done",
-            finished_at=timezone.now(),
-        )
-    except Exception as exc:
-        log.exception("training run %s failed", run.pk)
-        TrainingRun.objects.filter(pk=run.pk).update(state=State.FAILED, error=f"{exc.__class__.__name__}: {exc}",
-                                                      finished_at=timezone.now())
-    finally:
-        waiting = project.training_runs.filter(state=State.QUEUED).values_list("pk", flat=True).first()
-        if waiting:
-            from ..tasks import training_run_task
 
-            training_run_task.delay(waiting)
+def training_run_next(*, project_id) -> None:
+    """Send the project's waiting run, if any (after a run ended, or a dead run was failed)."""
+    waiting = TrainingRun.objects.filter(project_id=project_id, state=State.QUEUED).values_list("pk", flat=True).first()
+    if waiting:
+        from ..tasks import training_run_task
+
+        training_run_task.delay(waiting)
+
+
+def _execute(run, project) -> None:
+    cfg = backbone_config()
+    features_compute(
+        project=project, cfg=cfg,
+        progress=lambda stage, done, total, loss: _report(run, "features", 0.3 * done / max(total, 1), f"{done}/{total} images"),
+    )
+    kinds = [k for k in project.kinds if k in HEAD_OF_KIND]
+    notes = []
+    for n, kind in enumerate(kinds):
+        start, width = 0.3 + 0.5 * n / len(kinds), 0.5 / len(kinds)
+        note = _train_head(run, project, kind, cfg, start, width)
+        if note:
+            notes.append(note)
+    _report(run, "proposing", 0.8, "Proposing for unlabelled images")
+    from .proposals import proposals_refresh
+
+    proposals_refresh(project=project, progress=lambda f: _report(run, "proposing", 0.8 + 0.2 * f))
+    run.notes = " ".join(notes)
+
+
+def training_runs_sweep(*, now=None) -> dict:
+    """The sweeper's part for training runs (see labeling.services.jobs.jobs_sweep)."""
+    from ..tasks import training_run_task
+
+    now = now or timezone.now()
+    failed = leases.give_up(TrainingRun, Q(), now=now)
+    resend = leases.release_for_retry(TrainingRun, Q(), now=now)
+    # A waiting run is sent again only if nothing runs in its project under a live lease:
+    # otherwise the running one starts it when it ends.
+    busy = (TrainingRun.objects.filter(state=State.RUNNING, heartbeat_at__gte=leases.stale_before(now))
+            .exclude(lease_owner="").values("project_id"))
+    resend += leases.queued_to_resend(TrainingRun, ~Q(project_id__in=busy), now=now)
+    for project_id in TrainingRun.objects.filter(pk__in=failed).values_list("project_id", flat=True):
+        training_run_next(project_id=project_id)
+    for pk in resend:
+        training_run_task.delay(pk)
+    return {"failed": len(failed), "sent": len(resend)}
 
 
 def _train_head(run, project, kind, cfg, start, width) -> str:

@@ -1,6 +1,5 @@
 """Storing images: uploads (single files and zips), thumbnails, status, the next-image queue."""
 
-import hashlib
 import io
 import logging
 from dataclasses import dataclass, field
@@ -10,13 +9,13 @@ import PIL.Image
 import PIL.ImageOps
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.files.base import ContentFile
+from django.core.files.base import ContentFile, File
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
 from ..models import Image, Project
-from .uploads import CheckedImage, UploadRefused, check_image, is_zip, zip_members
+from .uploads import CheckedImage, DuplicateImage, UploadRefused, check_image, is_zip, zip_members
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +33,8 @@ def image_upload(*, project: Project, user, files) -> UploadResult:
     """Store every good image of ``files`` (uploaded files; zips are opened) and report the bad ones.
 
     Each image is stored in its own transaction: a batch keeps its good files, and a refused
-    file leaves neither a row nor a stored file behind.
+    file leaves neither a row nor a stored file behind. Files are read as streams (zip members
+    through spooled temporary files), never whole into memory.
     """
     result = UploadResult()
     seen: dict[str, str] = {}
@@ -44,18 +44,18 @@ def image_upload(*, project: Project, user, files) -> UploadResult:
         upload.seek(0)
         if is_zip(head):
             try:
-                for member_name, data in zip_members(name, upload):
-                    if isinstance(data, UploadRefused):
-                        result.refuse(data)
+                for member_name, member in zip_members(name, upload):
+                    if isinstance(member, UploadRefused):
+                        result.refuse(member)
                     else:
-                        _store_checked(project, user, member_name, data, seen, result)
+                        _store_checked(project, user, f"{name}/{member_name}", member, seen, result)
             except UploadRefused as exc:
                 result.refuse(exc)
             continue
         if upload.size is not None and upload.size > settings.UPLOAD_MAX_FILE_BYTES:
             result.refuse(UploadRefused(name, f"The file has {upload.size} bytes; the limit is {settings.UPLOAD_MAX_FILE_BYTES}."))
             continue
-        _store_checked(project, user, name.rsplit("/", 1)[-1], upload.read(), seen, result)
+        _store_checked(project, user, name, upload, seen, result)
     if result.created:
         from mlassist.services.features import features_request
 
@@ -63,32 +63,33 @@ def image_upload(*, project: Project, user, files) -> UploadResult:
     return result
 
 
-def _store_checked(project, user, name, data, seen, result) -> None:
+def _store_checked(project, user, name, source, seen, result) -> None:
     try:
-        checked = check_image(name, data)
+        checked = check_image(name, source)  # stored under a safe base name (labeling.names)
         result.created.append(_image_store(project=project, user=user, checked=checked, seen=seen))
     except UploadRefused as exc:
         result.refuse(exc)
 
 
 def _image_store(*, project: Project, user, checked: CheckedImage, seen: dict[str, str]) -> Image:
-    digest = hashlib.sha256(checked.data).hexdigest()
+    digest = checked.sha256
     if digest in seen:
-        raise UploadRefused(checked.name, f"The same image as {seen[digest]} in this upload.")
+        raise DuplicateImage(checked.name, f"The same image as {seen[digest]} in this upload.")
     existing = project.images.filter(sha256=digest).values_list("id", "file_name").first()
     if existing:
-        raise UploadRefused(checked.name, f"Already in the project as image {existing[0]} ({existing[1]}).")
+        raise DuplicateImage(checked.name, f"Already in the project as image {existing[0]} ({existing[1]}).", existing[0])
     image = Image(
         project=project,
         file_name=checked.name[:255],
         width=checked.width,
         height=checked.height,
         sha256=digest,
-        size=len(checked.data),
+        size=checked.size,
         format=checked.format,
         created_by=user if user and user.is_authenticated else None,
     )
-    image.file.save(f"upload.{checked.extension}", ContentFile(checked.data), save=False)
+    checked.file.seek(0)
+    image.file.save(f"upload.{checked.extension}", File(checked.file), save=False)
     try:
         with transaction.atomic():
             image.full_clean(exclude=["file", "thumbnail"], validate_constraints=False)
@@ -98,7 +99,7 @@ def _image_store(*, project: Project, user, checked: CheckedImage, seen: dict[st
             image_thumbnail_make_task.delay_on_commit(image.id)
     except IntegrityError:
         image.file.storage.delete(image.file.name)
-        raise UploadRefused(checked.name, "Already in the project (uploaded at the same moment).") from None
+        raise DuplicateImage(checked.name, "Already in the project (uploaded at the same moment).") from None
     except Exception:
         image.file.storage.delete(image.file.name)
         raise
@@ -111,18 +112,34 @@ def image_thumbnail_make(*, image: Image) -> Image:
     if image.thumbnail:
         return image
     with image.file.open("rb") as fh:
-        picture = PIL.Image.open(fh)
-        size = settings.THUMBNAIL_SIZE
-        picture.draft("RGB", (size, size))  # JPEG decodes at a fraction of its size: much faster
-        picture = PIL.ImageOps.exif_transpose(picture).convert("RGB")
-        picture.thumbnail((size, size))
         out = io.BytesIO()
-        picture.save(out, "JPEG", quality=85)
+        thumbnail_of(fh, settings.THUMBNAIL_SIZE).save(out, "JPEG", quality=85)
     image.thumbnail.save("thumb.jpg", ContentFile(out.getvalue()), save=False)
     updated = Image.objects.filter(pk=image.pk, thumbnail="").update(thumbnail=image.thumbnail.name)
     if not updated:  # another worker made it first, or the image went away: drop our copy
         image.thumbnail.storage.delete(image.thumbnail.name)
     return image
+
+
+def thumbnail_of(fh, size: int) -> PIL.Image.Image:
+    """The image reduced to fit ``size``×``size``, upright, RGB, without a full-size copy.
+
+    JPEG decodes at 1/2..1/8 scale (draft); other formats are decoded once and reduced by an
+    integer factor at once, so the rotation and colour conversion work on the small image.
+    """
+    picture = PIL.Image.open(fh)
+    picture.draft("RGB", (size, size))
+    orientation = picture.getexif().get(0x0112, 1)
+    factor = max(1, min(picture.width, picture.height) // size)
+    if factor > 1:
+        if picture.mode in ("1", "P", "I;16", "I;16B", "I;16L"):  # modes reduce() does not take
+            picture = picture.convert("RGBA" if "transparency" in picture.info else "RGB")
+        picture = picture.reduce(factor)
+    picture.thumbnail((size, size))
+    if orientation != 1:
+        picture.getexif()[0x0112] = orientation
+        picture = PIL.ImageOps.exif_transpose(picture)
+    return picture.convert("RGB")
 
 
 def image_delete(*, image: Image) -> None:

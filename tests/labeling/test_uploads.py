@@ -2,7 +2,11 @@
 
 import io
 import os
+import subprocess
+import sys
+import tracemalloc
 import zipfile
+import zlib
 
 import PIL.Image
 import pytest
@@ -113,11 +117,11 @@ def test_duplicates_are_refused_within_a_batch_and_against_the_project(post):
     assert "Already in the project" in again.json()["errors"][0]["detail"]
 
 
-def test_zip_upload_stores_members_with_their_paths(post):
+def test_zip_upload_stores_members_under_their_base_names(post):
     archive = zip_of({"dir/one.png": image_bytes(color=(1, 1, 1)), "two.jpg": image_bytes(fmt="JPEG", color=(9, 9, 9))})
     response = post(archive)
     assert response.status_code == 201, response.content
-    assert sorted(i["file_name"] for i in response.json()["created"]) == ["dir/one.png", "two.jpg"]
+    assert sorted(i["file_name"] for i in response.json()["created"]) == ["one.png", "two.jpg"]
 
 
 def test_zip_with_climbing_names_refuses_those_members(post, settings):
@@ -150,3 +154,112 @@ def test_missing_files_field_is_a_clear_400(project, manager, client_for):
     response = client_for(manager).post(f"/api/projects/{project.pk}/images/", {}, format="multipart")
     assert response.status_code == 400
     assert response.json()["errors"][0]["field"] == "files"
+
+
+# --- Names, formats and bounded memory ------------------------------------------------------
+
+
+def test_names_are_stored_as_safe_base_names(post, settings):
+    archive = zip_of({
+        "a\\b\\back.png": image_bytes(color=(2, 1, 1)),
+        "dir/.hidden.png": image_bytes(color=(3, 1, 1)),
+        "dir/ctl\x07\u202ename.png": image_bytes(color=(4, 1, 1)),
+        "noext": image_bytes(color=(5, 1, 1)),
+        "dir/" + "x" * 300 + ".png": image_bytes(color=(6, 1, 1)),
+    })
+    response = post(archive, upload("..png", color=(7, 1, 1)))
+    assert response.status_code == 201, response.json()
+    names = sorted(i["file_name"] for i in response.json()["created"])
+    assert names == sorted(["back.png", "hidden.png", "ctlname.png", "noext.png", "x" * 196 + ".png", "image.png"])
+
+
+def test_mpo_camera_jpegs_are_stored_as_their_first_jpeg_frame(post):
+    out = io.BytesIO()
+    first, second = PIL.Image.new("RGB", (60, 40), (200, 0, 0)), PIL.Image.new("RGB", (60, 40), (0, 0, 200))
+    first.save(out, "MPO", save_all=True, append_images=[second])
+    data = out.getvalue()
+    assert PIL.Image.open(io.BytesIO(data)).format == "MPO"
+    response = post(SimpleUploadedFile("stereo.jpg", data))
+    assert response.status_code == 201, response.json()
+    created = response.json()["created"][0]
+    assert (created["file_name"], created["width"], created["height"]) == ("stereo.jpg", 60, 40)
+    image = Image.objects.get(pk=created["id"])
+    assert image.format == "JPEG" and image.size < len(data)
+    with image.file.open("rb") as fh:
+        stored = fh.read()
+    assert stored.endswith(b"\xff\xd9") and data.startswith(stored)  # the first JPEG stream, whole
+    assert PIL.Image.open(io.BytesIO(stored)).convert("RGB").getpixel((30, 20))[0] > 150
+
+
+def test_a_zip_of_zero_filled_members_is_refused_member_by_member_in_bounded_memory(post, settings):
+    """Five 40 MB zero-filled members (a 200 KB zip, within every limit) used to be read whole."""
+    archive = zip_of({f"zeros{i}.png": b"\0" * 40_000_000 for i in range(5)}, name="zeros.zip")
+    assert archive.size < 1_000_000
+    tracemalloc.start()
+    try:
+        response = post(archive)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert response.status_code == 400
+    assert [e["file"] for e in response.json()["errors"]] == [f"zeros.zip/zeros{i}.png" for i in range(5)]
+    assert all("not an image" in e["detail"] for e in response.json()["errors"])
+    assert peak < 10_000_000, peak  # was over 40 MB: a member read whole
+    assert stored_files(settings) == []
+
+
+def test_a_member_past_the_file_limit_is_refused_alone(post, settings):
+    settings.UPLOAD_MAX_FILE_BYTES = 2_000_000
+    png = image_bytes(color=(8, 8, 8))
+    body = post(zip_of({"padded.png": png + b"\0" * 5_000_000, "ok.png": png}, name="big.zip")).json()
+    assert [i["file_name"] for i in body["created"]] == ["ok.png"]
+    assert body["errors"] == [
+        {"file": "big.zip/padded.png", "detail": f"The file has {len(png) + 5_000_000} bytes; the limit is 2000000."}
+    ]
+
+
+def blank_png(width: int, height: int, *, truncate_idat: bool = False) -> bytes:
+    """A black RGB PNG written row by row (a 100-MP one is ~300 KB and never exists as a bitmap)."""
+    def chunk(kind, data):
+        return len(data).to_bytes(4, "big") + kind + data + zlib.crc32(kind + data).to_bytes(4, "big")
+
+    packer, row = zlib.compressobj(9), b"\0" * (1 + 3 * width)
+    idat = b"".join(packer.compress(row) for _ in range(height)) + packer.flush()
+    if truncate_idat:
+        idat = idat[: len(idat) // 2]
+    ihdr = width.to_bytes(4, "big") + height.to_bytes(4, "big") + bytes([8, 2, 0, 0, 0])
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", idat) + chunk(b"IEND", b"")
+
+
+def test_large_pngs_are_verified_without_their_bitmap(settings):
+    """Above IMAGE_FULL_DECODE_MAX_PIXELS a PNG is inflated as a stream: incomplete data is still refused."""
+    from labeling.services.uploads import UploadRefused, check_image
+
+    settings.IMAGE_FULL_DECODE_MAX_PIXELS = 10_000
+    checked = check_image("big.png", blank_png(3000, 2000))
+    assert (checked.width, checked.height, checked.format) == (3000, 2000, "PNG")
+    with pytest.raises(UploadRefused, match="incomplete|truncated|could not be decoded"):
+        check_image("cut.png", blank_png(3000, 2000, truncate_idat=True))
+    for at, problem in ((-20, "incorrect data check"), (-14, "CRC mismatch")):  # IDAT's data, IDAT's CRC
+        data = bytearray(blank_png(300, 200))
+        data[at] ^= 0xFF
+        with pytest.raises(UploadRefused, match=problem):
+            check_image("flipped.png", bytes(data))
+
+
+def test_a_100_megapixel_png_is_checked_in_bounded_memory(tmp_path):
+    """The worst upload of the issue: 100 MP in a few hundred KB. Measured as the ru_maxrss growth of a
+    fresh process (Pillow's bitmaps are outside tracemalloc's view); a full decode needs 300 MB."""
+    path = tmp_path / "huge.png"
+    path.write_bytes(blank_png(10_000, 10_000))
+    code = (
+        "import resource, django; django.setup(); from labeling.services.uploads import check_image;"
+        "before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss;"
+        f"c = check_image('huge.png', open({str(path)!r}, 'rb'));"
+        "print(c.width, c.height, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before)"
+    )
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "annotator.settings"}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    width, height, grown_kib = map(int, out.stdout.split())
+    assert (width, height) == (10_000, 10_000)
+    assert grown_kib < 50_000, grown_kib

@@ -31,6 +31,7 @@ api_urlpatterns = [
          name="api-review-annotations"),
     path("annotations/<int:pk>/similar/", apis_review.AnnotationSimilar.as_view(), name="api-annotation-similar"),
     path("projects/<int:project_id>/import/urls/", apis_urls.UrlImport.as_view(), name="api-import-urls"),
+    path("jobs/<uuid:pk>/url-lines/", apis_urls.UrlImportLines.as_view(), name="api-job-url-lines"),
     path("images/<int:pk>/smart/box-mask/", apis_smart.BoxMask.as_view(), name="api-smart-box-mask"),
 ]
 

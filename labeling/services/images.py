@@ -73,9 +73,9 @@ def _store_checked(project, user, name, source, seen, result) -> None:
 
 def _image_store(*, project: Project, user, checked: CheckedImage, seen: dict[str, str]) -> Image:
     digest = checked.sha256
-    if digest in seen:
-        raise DuplicateImage(checked.name, f"The same image as {seen[digest]} in this upload.")
     existing = project.images.filter(sha256=digest).values_list("id", "file_name").first()
+    if digest in seen:
+        raise DuplicateImage(checked.name, f"The same image as {seen[digest]} in this upload.", existing and existing[0])
     if existing:
         raise DuplicateImage(checked.name, f"Already in the project as image {existing[0]} ({existing[1]}).", existing[0])
     image = Image(

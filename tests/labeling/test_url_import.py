@@ -17,7 +17,8 @@ import urllib3.util.connection
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 
-from labeling.models import Image, Job
+from labeling.models import Image, Job, UrlImportLine
+from labeling.services import url_fetch as fetch
 from labeling.services import url_import as svc
 
 from ..factories import image_bytes
@@ -38,6 +39,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
         "/noext": ("image/png", C_PNG),
         "/notimage.txt": ("text/plain", b"hello, I am not an image\n"),
         "/caf%C3%A9%20au%20lait.png": ("image/png", C_PNG),
+        "/..%2F..%2F..%2Ftmp%2Fx.png": ("image/png", A_PNG),
+        "/%2Fetc%2Fcron.d%2Fy.png": ("image/png", B_JPG),
     }
 
     def log_message(self, *args):
@@ -120,6 +123,11 @@ def only_loopback_connections(monkeypatch):
 def allow_loopback(settings):
     settings.URL_IMPORT_ALLOW_NETWORKS = LOOPBACK
     settings.URL_IMPORT_TIMEOUT_SECONDS = 5
+
+
+def fetched(url) -> bytes:
+    with svc.url_fetch(url) as body:
+        return body.read()
 
 
 def url_file(text, name="urls.txt"):
@@ -216,7 +224,7 @@ def test_the_allow_list_admits_its_networks_only(settings):
 def test_every_resolved_address_is_checked(settings, monkeypatch):
     settings.URL_IMPORT_ALLOW_NETWORKS = []
     answer = [(2, 1, 6, "", ("93.184.215.14", 80)), (2, 1, 6, "", ("10.0.0.1", 80))]
-    monkeypatch.setattr(svc.socket, "getaddrinfo", lambda *a, **k: answer)
+    monkeypatch.setattr(fetch.socket, "getaddrinfo", lambda *a, **k: answer)
     with pytest.raises(svc.UrlRefused, match="10.0.0.1 is a private address"):
         svc.host_resolve("mixed.example", 80)
 
@@ -224,7 +232,7 @@ def test_every_resolved_address_is_checked(settings, monkeypatch):
 def test_an_allowed_host_name_may_resolve_to_a_private_address(settings, monkeypatch):
     settings.URL_IMPORT_ALLOW_NETWORKS = []
     settings.URL_IMPORT_ALLOWED_HOSTS = ["store.intranet"]
-    monkeypatch.setattr(svc.socket, "getaddrinfo", lambda *a, **k: [(2, 1, 6, "", ("10.0.0.7", 80))])
+    monkeypatch.setattr(fetch.socket, "getaddrinfo", lambda *a, **k: [(2, 1, 6, "", ("10.0.0.7", 80))])
     assert svc.host_resolve("store.intranet", 80) == "10.0.0.7"
     with pytest.raises(svc.UrlRefused):
         svc.host_resolve("other.intranet", 80)
@@ -242,7 +250,7 @@ def test_loopback_is_refused_without_the_allow_list_before_connecting(settings, 
 
 
 def test_fetch_follows_a_redirect_and_checks_it(allow_loopback, server):
-    assert svc.url_fetch(f"{server}/to-a") == A_PNG
+    assert fetched(f"{server}/to-a") == A_PNG
 
 
 def test_a_redirect_to_a_refused_address_is_refused_before_connecting(
@@ -283,9 +291,9 @@ def test_time_out_per_file(allow_loopback, settings, server, path):
 
 def test_names_come_from_the_last_path_segment_and_non_ascii_paths_are_encoded(allow_loopback, server):
     url = f"{server}/café%20au%20lait.png?w=1"
-    assert svc.url_fetch(url) == C_PNG
+    assert fetched(url) == C_PNG
     assert svc.file_name_for(url) == "café au lait.png"
-    assert svc.file_name_for("http://h.example/") == "h.example"
+    assert svc.file_name_for("http://h.example/") == "h_example"
 
 
 def test_http_errors_are_reported(allow_loopback, server):
@@ -320,20 +328,20 @@ def tls_server(tmp_path_factory):
 
 
 def _resolve_to_loopback(monkeypatch):
-    real = svc.socket.getaddrinfo
-    loopback = [(svc.socket.AF_INET, svc.socket.SOCK_STREAM, 6, "", ("127.0.0.1", 0))]
+    real = fetch.socket.getaddrinfo
+    loopback = [(fetch.socket.AF_INET, fetch.socket.SOCK_STREAM, 6, "", ("127.0.0.1", 0))]
     def resolve(host, *args, **kwargs):
         return loopback if host.endswith((".test", "localhost")) else real(host, *args, **kwargs)
 
-    monkeypatch.setattr(svc.socket, "getaddrinfo", resolve)
+    monkeypatch.setattr(fetch.socket, "getaddrinfo", resolve)
 
 
 def test_https_connects_to_the_checked_address_and_verifies_the_name(
     allow_loopback, tls_server, monkeypatch, only_loopback_connections
 ):
     _resolve_to_loopback(monkeypatch)
-    monkeypatch.setattr(svc, "_ca_certs", lambda: tls_server["ca"])
-    assert svc.url_fetch(f"https://localhost:{tls_server['port']}/a.png") == A_PNG
+    monkeypatch.setattr(fetch, "_ca_certs", lambda: tls_server["ca"])
+    assert fetched(f"https://localhost:{tls_server['port']}/a.png") == A_PNG
     assert only_loopback_connections == ["127.0.0.1"]  # pinned: the socket went to the checked IP
     assert tls_server["sni"][-1] == "localhost"  # while SNI and the certificate check used the name
 
@@ -344,12 +352,16 @@ def test_https_refuses_a_certificate_for_another_name_or_from_an_unknown_issuer(
 ):
     _resolve_to_loopback(monkeypatch)
     if trusted:
-        monkeypatch.setattr(svc, "_ca_certs", lambda: tls_server["ca"])
+        monkeypatch.setattr(fetch, "_ca_certs", lambda: tls_server["ca"])
     with pytest.raises(svc.UrlRefused, match="TLS connection failed"):
         svc.url_fetch(f"https://{host}:{tls_server['port']}/a.png")
 
 
 # --- Importing ------------------------------------------------------------------------------
+
+
+def report(job):
+    return [(r.line, r.outcome, r.image_id is not None) for r in UrlImportLine.objects.filter(job=job).order_by("line")]
 
 
 @pytest.mark.django_db
@@ -363,55 +375,93 @@ def test_import_stores_images_through_the_upload_checks_and_reports_each_bad_url
         {"line": 5, "url": f"{server}/to-a"},  # the same bytes as line 1
     ]
     progress = []
-    result = svc.url_import(
-        project=project, user=manager, urls=urls, on_progress=lambda done, total, _: progress.append(f"{done}/{total}")
+    outcomes = svc.url_import(
+        project=project, user=manager, urls=urls, on_line=lambda done, total, _: progress.append(f"{done}/{total}")
     )
     assert progress == ["1/4", "2/4", "3/4", "4/4"]
     images = {i.pk: i for i in Image.objects.filter(project=project)}
-    assert sorted(result["created"]) == sorted(images)
+    assert sorted(o.image_id for o in outcomes if o.outcome == "stored") == sorted(images)
     assert sorted((i.file_name, i.width, i.height, i.size) for i in images.values()) == [
         ("a.png", 64, 48, len(A_PNG)), ("noext.png", 20, 10, len(C_PNG)),
     ]
-    assert [e["line"] for e in result["errors"]] == [2, 5]
-    assert "not an image" in result["errors"][0]["detail"]
-    assert "same image" in result["errors"][1]["detail"]
+    assert [(o.line, o.outcome) for o in outcomes] == [(1, "stored"), (2, "refused"), (3, "stored"), (5, "duplicate")]
+    assert "not an image" in outcomes[1].detail
+    assert "same image" in outcomes[3].detail
 
 
 @pytest.mark.django_db
-def test_the_job_reports_progress_and_a_rerun_stores_nothing_twice(allow_loopback, server, project, manager):
-    url_list = svc.url_list_parse(name="u.txt", data=f"{server}/a.png\n{server}/b.jpg\nftp://x\n".encode())
+def test_encoded_slashes_never_make_a_path(allow_loopback, server, project, manager):
+    """%2F decoded into / once gave names like ../../../tmp/x.png, which became COCO zip entries."""
+    urls = [{"line": 1, "url": f"{server}/..%2F..%2F..%2Ftmp%2Fx.png"}, {"line": 2, "url": f"{server}/%2Fetc%2Fcron.d%2Fy.png"}]
+    outcomes = svc.url_import(project=project, user=manager, urls=urls)
+    assert [o.outcome for o in outcomes] == ["stored", "stored"]
+    assert sorted(project.images.values_list("file_name", flat=True)) == ["x.png", "y.png"]
+
+
+@pytest.mark.django_db
+def test_the_job_writes_a_row_per_line_and_keeps_only_counts_in_its_result(allow_loopback, server, project, manager):
+    url_list = svc.url_list_parse(name="u.txt", data=f"{server}/a.png\n{server}/b.jpg\nftp://x\n{server}/a.png\n".encode())
     job = svc.url_import_start(project=project, user=manager, url_list=url_list)
     assert job.kind == "import_urls" and job.state == Job.State.QUEUED
+    assert report(job) == [(3, "refused", False)]  # the list's own refusals are rows from the start
     svc.url_import_job(job_id=job.pk)
     job.refresh_from_db()
     assert job.state == Job.State.SUCCEEDED and job.progress == 1
-    assert len(job.result["created"]) == 2
-    assert job.result["errors"] == [
-        {"line": 3, "url": "ftp://x", "detail": "Only http and https URLs are accepted, not ftp."},
-    ]
+    assert job.result == {"stored": 2, "duplicate": 1, "refused": 1}
+    assert report(job) == [(1, "stored", True), (2, "stored", True), (3, "refused", False), (4, "duplicate", True)]
+    line3 = UrlImportLine.objects.get(job=job, line=3)
+    assert (line3.url, line3.detail) == ("ftp://x", "Only http and https URLs are accepted, not ftp.")
 
-    # A redelivered task after a worker died between storing and finishing: the job runs again.
-    Job.objects.filter(pk=job.pk).update(state=Job.State.RUNNING, result=None)
+    # A redelivered task after the worker died between the last line and finishing: nothing is fetched again.
+    Job.objects.filter(pk=job.pk).update(state=Job.State.RUNNING, lease_owner="", heartbeat_at=None)
     svc.url_import_job(job_id=job.pk)
     job.refresh_from_db()
-    assert project.images.count() == 2
-    assert job.result["created"] == []
-    assert [e["line"] for e in job.result["errors"]] == [1, 2, 3]
-    assert "Already in the project" in job.result["errors"][0]["detail"]
+    assert project.images.count() == 2 and job.result == {"stored": 2, "duplicate": 1, "refused": 1}
 
 
 @pytest.mark.django_db
-def test_a_retried_job_continues_from_its_last_report(
+def test_a_retried_job_continues_after_the_last_line_recorded(
     allow_loopback, server, project, manager, only_loopback_connections
 ):
     url_list = svc.url_list_parse(name="u.txt", data=f"{server}/a.png\n{server}/b.jpg\n".encode())
     job = svc.url_import_start(project=project, user=manager, url_list=url_list)
-    Job.objects.filter(pk=job.pk).update(state=Job.State.RUNNING, result={"created": [], "errors": [], "done": 1})
+    UrlImportLine.objects.create(job=job, line=1, url=f"{server}/a.png", outcome="refused", detail="timed out")
+    Job.objects.filter(pk=job.pk).update(state=Job.State.RUNNING)
     svc.url_import_job(job_id=job.pk)
     job.refresh_from_db()
     assert job.state == Job.State.SUCCEEDED and job.attempts == 1
     assert len(only_loopback_connections) == 1  # only b.jpg was fetched
-    assert Image.objects.get(pk=job.result["created"][0]).file_name == "b.jpg"
+    assert Image.objects.get().file_name == "b.jpg"
+    assert job.result == {"stored": 1, "duplicate": 0, "refused": 1}
+
+
+@pytest.mark.django_db
+def test_report_writes_and_the_job_list_stay_small_however_long_the_list(project, manager, client_for, monkeypatch):
+    """2,000 refused URLs: each line is one INSERT (no rewrite of a growing result), and polling the
+    job list costs the same bytes as with one line (the report was a 47 MB result on every poll)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def unresolvable(*args, **kwargs):
+        raise fetch.socket.gaierror(-2, "Name or service not known")
+
+    monkeypatch.setattr(fetch.socket, "getaddrinfo", unresolvable)
+    api = client_for(manager)
+    sizes = {}
+    for n in (1, 2000):
+        urls = [{"line": i, "url": f"http://a.invalid/{i}.png"} for i in range(1, n + 1)]
+        job = svc.url_import_start(project=project, user=manager, url_list=svc.UrlList(urls=urls))
+        with CaptureQueriesContext(connection) as queries:
+            svc.url_import_job(job_id=job.pk)  # every host fails to resolve: refused, no connection
+        writes = [q["sql"] for q in queries.captured_queries if q["sql"].startswith(("INSERT", "UPDATE"))]
+        line_writes = [w for w in writes if "url_import_line" in w.lower() or "urlimportline" in w.lower()]
+        assert len(line_writes) == n
+        assert len(writes) <= 3 * n + 10  # a row and a progress update per line, a few for the job
+        job.refresh_from_db()
+        assert job.result == {"stored": 0, "duplicate": 0, "refused": n}
+        sizes[n] = len(api.get(f"/api/projects/{project.pk}/jobs/?kind=import_urls").content)
+        Job.objects.filter(pk=job.pk).delete()
+    assert sizes[2000] <= sizes[1] + 20, sizes
 
 
 @pytest.mark.django_db
@@ -440,7 +490,28 @@ def test_post_queues_a_job_with_the_urls(project, manager, client_for):
     assert body["detail"] == "0/1 downloaded; 1 lines refused"
     job = Job.objects.get(pk=body["id"])
     assert job.params["urls"] == [{"line": 1, "url": "http://a.example/1.png"}]
-    assert job.params["errors"][0]["line"] == 2
+    assert report(job) == [(2, "refused", False)]
+
+
+@pytest.mark.django_db
+def test_the_report_lists_a_jobs_lines_paginated_and_filtered(project, manager, annotator, outsider, client_for):
+    urls = [{"line": i, "url": f"http://a.example/{i}.png"} for i in range(1, 6)]
+    errors = [{"line": 6, "url": "ftp://x", "detail": "Only http and https URLs are accepted, not ftp."}]
+    job = svc.url_import_start(project=project, user=manager, url_list=svc.UrlList(urls=urls, errors=errors))
+    for i in range(1, 6):
+        UrlImportLine.objects.create(job=job, line=i, url=urls[i - 1]["url"], outcome="stored" if i % 2 else "duplicate")
+    path = f"/api/jobs/{job.pk}/url-lines/"
+    page = client_for(annotator).get(path, {"page_size": 4}).json()
+    assert page["count"] == 6 and [r["line"] for r in page["results"]] == [1, 2, 3, 4] and page["next"]
+    refused = client_for(manager).get(path, {"outcome": "refused"}).json()
+    assert refused["results"] == [
+        {"line": 6, "url": "ftp://x", "outcome": "refused", "detail": "Only http and https URLs are accepted, not ftp.", "image": None}
+    ]
+    both = client_for(manager).get(path, {"outcome__in": "refused,duplicate"}).json()
+    assert [r["line"] for r in both["results"]] == [2, 4, 6]
+    assert client_for(outsider).get(path).status_code == 404
+    other = Job.objects.create(project=project, kind="features")
+    assert client_for(manager).get(f"/api/jobs/{other.pk}/url-lines/").status_code == 404
 
 
 @pytest.mark.django_db
@@ -505,8 +576,10 @@ def test_worker_imports_a_url_list(worker_allowing_loopback, server, project, ma
     assert [(i.file_name, i.width, i.height, i.size) for i in images] == [
         ("a.png", 64, 48, len(A_PNG)), ("b.jpg", 40, 30, len(B_JPG)), ("c.png", 20, 10, len(C_PNG)),
     ]
-    assert sorted(job["result"]["created"]) == [i.pk for i in images]
-    errors = {e["line"]: e for e in job["result"]["errors"]}
+    assert job["result"] == {"stored": 3, "duplicate": 0, "refused": 3}
+    lines = api.get(f"/api/jobs/{job['id']}/url-lines/").json()["results"]
+    assert sorted(r["image"] for r in lines if r["outcome"] == "stored") == [i.pk for i in images]
+    errors = {e["line"]: e for e in lines if e["outcome"] == "refused"}
     assert sorted(errors) == [4, 5, 6]
     assert "404" in errors[4]["detail"] and errors[4]["url"].endswith("/missing.png")
     assert "not an image" in errors[5]["detail"]

@@ -28,12 +28,15 @@ class Command(BaseCommand):
         except OSError as exc:
             raise CommandError(str(exc)) from None
 
-        def on_progress(done, total, result):
+        def on_line(done, total, outcome):
             self.stdout.write(f"{done}/{total} downloaded", ending="\n")
 
-        result = url_import(
-            project=project, user=actor, urls=url_list.urls, result={"errors": url_list.errors}, on_progress=on_progress
+        outcomes = url_import(project=project, user=actor, urls=url_list.urls, on_line=on_line)
+        refused = sorted(
+            [(e["line"], e["url"], e["detail"]) for e in url_list.errors]
+            + [(o.line, o.url, o.detail) for o in outcomes if o.outcome != "stored"]
         )
-        for error in result["errors"]:
-            self.stderr.write(f"line {error['line']}: {error['url']}: {error['detail']}")
-        self.stdout.write(f"Stored {len(result['created'])} images; {len(result['errors'])} lines refused.")
+        for line, url, detail in refused:
+            self.stderr.write(f"line {line}: {url}: {detail}")
+        stored = sum(o.outcome == "stored" for o in outcomes)
+        self.stdout.write(f"Stored {stored} images; {len(refused)} lines refused.")

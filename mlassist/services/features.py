@@ -60,9 +60,14 @@ def features_compute(*, project, progress=None, cfg: BackboneConfig | None = Non
     return done
 
 
-def _read(image: Image) -> bytes:
-    with image.file.open("rb") as fh:
-        return fh.read()
+def _read(image: Image) -> bytes | str:
+    """The image's path when the storage has one (decoded straight from disk: a chunk of 128 images
+    never sits in memory as bytes), else its bytes (S3)."""
+    try:
+        return image.file.path
+    except NotImplementedError:
+        with image.file.open("rb") as fh:
+            return fh.read()
 
 
 def features_of(*, image_ids, cfg: BackboneConfig | None = None) -> dict[int, bytes]:

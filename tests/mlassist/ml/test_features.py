@@ -101,3 +101,52 @@ def test_progress_is_reported_per_batch(digits, digits_cfg):
     calls = []
     FeatureExtractor(digits_cfg, batch_size=4).extract(digits[0][:10], progress=lambda *a: calls.append(a))
     assert [(s, done, total) for s, done, total, _ in calls] == [("features", 4, 10), ("features", 8, 10), ("features", 10, 10)]
+
+
+# --- Decoding in bounded memory ---------------------------------------------------------------
+
+
+def _blank_png(width: int, height: int, colour_type: int = 6) -> bytes:
+    """A PNG written row by row (colour type 6: RGBA), so a huge one never exists as a bitmap here."""
+    import zlib
+
+    def chunk(kind, data):
+        return len(data).to_bytes(4, "big") + kind + data + zlib.crc32(kind + data).to_bytes(4, "big")
+
+    channels = {0: 1, 2: 3, 6: 4}[colour_type]
+    packer, row = zlib.compressobj(9), b"\0" * (1 + channels * width)
+    idat = b"".join(packer.compress(row) for _ in range(height)) + packer.flush()
+    ihdr = width.to_bytes(4, "big") + height.to_bytes(4, "big") + bytes([8, colour_type, 0, 0, 0])
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", idat) + chunk(b"IEND", b"")
+
+
+def test_large_transparent_png_is_reduced_right_after_decoding(tmp_path):
+    """A 25-MP RGBA PNG: decoded once (100 MB) and reduced at once; the old path made four full-size
+    copies (RGBA, a white background, the composite, RGB: over 400 MB). Measured as the ru_maxrss
+    growth of a fresh process, since Pillow's bitmaps are invisible to tracemalloc."""
+    import os
+    import subprocess
+    import sys
+
+    path = tmp_path / "big.png"
+    path.write_bytes(_blank_png(5000, 5000))
+    code = (
+        "import resource; from mlassist.ml.features import load_image;"
+        "before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss;"
+        f"pixels, size = load_image({str(path)!r}, 224);"
+        "print(pixels.shape[0], pixels[0, 0, 0], size[0], resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=dict(os.environ))
+    side, first_value, width, grown_kib = map(int, out.stdout.split())
+    assert (side, width) == (224, 5000)
+    assert first_value == 255  # fully transparent pixels become white
+    assert grown_kib < 150_000, grown_kib  # the old path grew by 392 MB here
+
+
+@pytest.mark.parametrize("mode", ["P", "1", "I;16", "LA", "RGBA", "CMYK"])
+def test_every_mode_decodes_reduced_to_rgb(mode):
+    im = Image.new(mode, (900, 700))
+    f = io.BytesIO()
+    im.save(f, "JPEG" if mode == "CMYK" else "PNG")
+    pixels, size = load_image(f.getvalue(), 224)
+    assert pixels.shape == (224, 224, 3) and pixels.dtype == np.uint8 and size == (900, 700)

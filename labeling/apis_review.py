@@ -9,16 +9,17 @@ from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from annotator.exceptions import Conflict, PreconditionRequired
 from annotator.parsers import JSONParser
 
 from . import selectors
 from .apis import ProjectScoped
 from .apis_annotations import AnnotationScoped
-from .coco.shapes import rle_areas_bboxes, trace_rle
+from .geometry import mask_outline
 from .models import Annotation
 from .permissions import ANNOTATE, VIEW
 from .serializers import AnnotationSerializer
-from .services.review import MAX_BULK, annotation_bulk_update
+from .services.review import MAX_BULK, StaleVersions, annotation_bulk_update
 
 # "Similar to this one" ranks at most this many candidate annotations (the highest scoring):
 # their images' feature blobs are read from the database on every request.
@@ -26,7 +27,12 @@ MAX_SIMILAR_CANDIDATES = 5000
 
 
 class ReviewTileSerializer(AnnotationSerializer):
-    """An annotation as a grid tile: with its image's size, a bounding box and an outline to draw."""
+    """An annotation as a grid tile: with its image's size, a bounding box and an outline to draw.
+
+    A mask's box and outline are the ones stored when it was saved (labeling.geometry.mask_outline):
+    a page view never decodes a mask. Rows saved before outlines existed get theirs from
+    with_outlines(), once.
+    """
 
     image_width = drf.IntegerField(source="image.width", read_only=True)
     image_height = drf.IntegerField(source="image.height", read_only=True)
@@ -46,7 +52,7 @@ class ReviewTileSerializer(AnnotationSerializer):
             xs, ys = [p[0] for p in g["points"]], [p[1] for p in g["points"]]
             return [min(xs), min(ys), max(xs) - min(xs), max(ys) - min(ys)]
         if annotation.kind == Annotation.Kind.MASK:
-            return _rle(g)[1][0]
+            return annotation.outline["bbox"]
         return None
 
     def get_outline(self, annotation) -> list[list[float]]:
@@ -54,13 +60,18 @@ class ReviewTileSerializer(AnnotationSerializer):
         if annotation.kind == Annotation.Kind.POLYGON:
             return [[v for p in g["points"] for v in p]]
         if annotation.kind == Annotation.Kind.MASK:
-            return trace_rle(g["rle"])
+            return annotation.outline["polygons"]
         return []
 
 
-def _rle(geometry):
-    rle = geometry["rle"]
-    return rle_areas_bboxes([{"size": rle["size"], "counts": rle["counts"].encode("ascii")}])
+def with_outlines(rows: list[Annotation]) -> list[Annotation]:
+    """Give masks saved before outlines were stored theirs, and store it: traced once, not per view."""
+    missing = [a for a in rows if a.kind == Annotation.Kind.MASK and not a.outline]
+    for annotation in missing:
+        annotation.outline = mask_outline(annotation.geometry)
+        # Only while still missing: a concurrent edit stores its own outline with its geometry.
+        Annotation.objects.filter(pk=annotation.pk, outline__isnull=True).update(outline=annotation.outline)
+    return rows
 
 
 class ReviewPage(drf.Serializer):
@@ -136,7 +147,7 @@ class ReviewAnnotations(ProjectScoped, APIView):
             params["after"] = f"{'' if last.score is None else repr(last.score)}:{last.pk}"
             next_url = request.build_absolute_uri(f"{request.path}?{params.urlencode()}")
         return Response(
-            {"count": base.count(), "next": next_url, "results": ReviewTileSerializer(rows, many=True).data}
+            {"count": base.count(), "next": next_url, "results": ReviewTileSerializer(with_outlines(rows), many=True).data}
         )
 
 
@@ -162,12 +173,20 @@ def _after(cursor: str) -> Q:
 
 class BulkInput(drf.Serializer):
     ids = drf.ListField(child=drf.IntegerField(), allow_empty=False, max_length=MAX_BULK)
+    versions = drf.ListField(
+        child=drf.IntegerField(min_value=1), required=False, max_length=MAX_BULK,
+        help_text="The version each id was based on, in the same order (required: 428 without it).",
+    )
     state = drf.ChoiceField(choices=[Annotation.State.ACCEPTED, Annotation.State.REJECTED], required=False)
     label_class = drf.IntegerField(required=False, help_text="Relabel; a relabelled proposal is accepted.")
 
 
 class BulkAnnotations(ProjectScoped, APIView):
-    """Accept, reject or relabel a selection in one transaction: all of it or nothing."""
+    """Accept, reject or relabel a selection in one transaction: all of it or nothing.
+
+    Like the single-object endpoints, every id carries the version it was based on; if any
+    changed since, nothing is applied and the 409 carries the current rows in ``current``.
+    """
 
     project_actions = {"POST": ANNOTATE}
     parser_classes = [JSONParser]
@@ -176,10 +195,19 @@ class BulkAnnotations(ProjectScoped, APIView):
     def post(self, request, project_id):
         data = BulkInput(data=request.data)
         data.is_valid(raise_exception=True)
+        if "versions" not in data.validated_data:
+            raise PreconditionRequired(
+                "Send `versions`: the version each of `ids` was based on, in the same order."
+            )
         try:
             updated = annotation_bulk_update(project=self.project, user=request.user, **data.validated_data)
         except DjangoPermissionDenied as exc:
             raise PermissionDenied(str(exc)) from None
+        except StaleVersions as exc:
+            raise Conflict(
+                AnnotationSerializer(exc.current, many=True).data,
+                detail=f"{len(exc.current)} of these annotations changed since you loaded them; nothing was applied.",
+            ) from None
         return Response(AnnotationSerializer(updated, many=True).data)
 
 
@@ -218,4 +246,5 @@ class AnnotationSimilar(AnnotationScoped, APIView):
             a.similarity = similarity.get(a.image_id)
         # Stable sort: candidates are already by score, so ties keep the higher score first.
         candidates.sort(key=lambda a: (a.similarity is None, -(a.similarity or 0.0)))
-        return Response({"anchor": anchor.pk, "results": ReviewTileSerializer(candidates[:limit], many=True).data})
+        shown = with_outlines(candidates[:limit])
+        return Response({"anchor": anchor.pk, "results": ReviewTileSerializer(shown, many=True).data})

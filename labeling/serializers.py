@@ -118,11 +118,22 @@ class AnnotationInputSerializer(serializers.Serializer):
 
 
 class AnnotationUpdateSerializer(serializers.Serializer):
+    """What a PATCH may change; any other field (score, origin, kind, outline...) is refused, not ignored."""
+
     version = serializers.IntegerField(required=False, min_value=1, help_text="Or send If-Match.")
     label_class = serializers.IntegerField(required=False)
     geometry = serializers.JSONField(required=False)
     state = serializers.ChoiceField(choices=Annotation.State.choices, required=False)
     iscrowd = serializers.BooleanField(required=False)
+
+    def validate(self, attrs):
+        unknown = sorted(set(self.initial_data) - set(self.fields)) if isinstance(self.initial_data, dict) else []
+        if unknown:
+            why = "only the model's proposals carry a score" if unknown[0] == "score" else "it is not editable"
+            raise serializers.ValidationError(
+                {unknown[0]: f"This field cannot be changed ({why}); send only {', '.join(self.fields)}."}
+            )
+        return attrs
 
 
 class AnnotationEventSerializer(serializers.Serializer):

@@ -4,8 +4,9 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from ..geometry import GeometryError, validate_geometry
+from ..geometry import RuleError, checked_geometry
 from ..models import Annotation, AnnotationEvent, Image, LabelClass
+from ..rules import TagItem, annotation_check, state_after_change, tags_check
 
 State = Annotation.State
 Origin = Annotation.Origin
@@ -46,67 +47,59 @@ def _record(annotation, action, actor, before, after) -> None:
     )
 
 
-def _prefixed(exc: ValidationError, prefix: str) -> ValidationError:
-    if not prefix:
-        return exc
-    if hasattr(exc, "error_dict"):
-        return ValidationError({f"{prefix}.{k}" if k != "__all__" else prefix: v for k, v in exc.error_dict.items()})
-    return ValidationError({prefix: exc.messages})
+def _invalid(exc: RuleError) -> ValidationError:
+    return ValidationError({exc.path: exc.detail})
 
 
 def _build(image: Image, classes: dict[int, LabelClass], data: dict, user, prefix: str = "") -> Annotation:
     """Validate one incoming annotation against its image and project; return it unsaved."""
-    project = image.project
-    kind = data.get("kind")
-    if kind not in Annotation.Kind.values:
-        raise ValidationError({"kind": f"Unknown kind {kind!r}; one of {', '.join(Annotation.Kind.values)}."})
-    if kind not in project.kinds:
-        raise ValidationError({"kind": f"This project does not use {kind} annotations ({', '.join(project.kinds)})."})
+    at = (lambda field: f"{prefix}.{field}") if prefix else (lambda field: field)
+    checked = annotation_check(
+        kind=data.get("kind"), geometry=data.get("geometry", {}), width=image.width, height=image.height,
+        kinds=image.project.kinds, origin=data.get("origin", Origin.HUMAN), state=data.get("state"),
+        score=data.get("score"), prefix=prefix,
+    )
     label_class = classes.get(data.get("label_class"))
     if label_class is None:
-        raise ValidationError({"label_class": f"No class {data.get('label_class')!r} in this project."})
-    try:
-        geometry = validate_geometry(kind, data.get("geometry", {}), width=image.width, height=image.height)
-    except GeometryError as exc:
-        raise ValidationError({exc.path: exc.detail}) from None
-    origin = data.get("origin", Origin.HUMAN)
-    state = data.get("state") or (State.PROPOSED if origin == Origin.MODEL else State.ACCEPTED)
-    if origin == Origin.HUMAN and state == State.PROPOSED:
-        raise ValidationError({"state": "Only the model proposes; a human label is accepted or rejected."})
+        raise RuleError(at("label_class"), f"No class {data.get('label_class')!r} in this project.")
     return Annotation(
         image=image,
         label_class=label_class,
-        kind=kind,
-        geometry=geometry,
+        kind=checked.kind,
+        geometry=checked.geometry,
+        outline=checked.outline,
         iscrowd=bool(data.get("iscrowd", False)),
-        origin=origin,
-        state=state,
-        score=data.get("score"),
+        origin=checked.origin,
+        state=checked.state,
+        score=checked.score,
         model_version=data.get("model_version"),
         created_by=user if user and user.is_authenticated else None,
         updated_by=user if user and user.is_authenticated else None,
     )
 
 
-def _check_tags(image: Image, new: list[Annotation]) -> None:
-    """One accepted tag per class per image; only one at all when the project is single-label."""
-    tags = [a for a in new if a.kind == Annotation.Kind.TAG and a.state == State.ACCEPTED]
+def _check_tags(image: Image, new: list[Annotation], paths: list[str] | None = None) -> None:
+    """The tag rules (labeling.rules.tags_check) for annotations about to be saved on one image."""
+    tags = [(i, a) for i, a in enumerate(new) if a.kind == Annotation.Kind.TAG and a.state == State.ACCEPTED]
     if not tags:
         return
-    existing = list(
+    existing = dict(
         image.annotations.filter(kind=Annotation.Kind.TAG, state=State.ACCEPTED)
         .exclude(pk__in=[a.pk for a in new if a.pk])
         .values_list("label_class_id", "label_class__name")
     )
-    names = dict(existing)
-    for tag in tags:
-        if tag.label_class_id in names:
-            raise ValidationError({"label_class": f"The image is already tagged {names[tag.label_class_id]!r}."})
-        if not image.project.multilabel and names:
-            raise ValidationError(
-                {"label_class": f"This project is single-label and the image is already tagged {next(iter(names.values()))!r}."}
-            )
-        names[tag.label_class_id] = tag.label_class.name
+    try:
+        tags_check(
+            multilabel=image.project.multilabel,
+            existing={image.pk: existing},
+            new=[
+                TagItem(f"{paths[i]}.label_class" if paths else "label_class", image.pk, a.label_class_id,
+                        a.label_class.name)
+                for i, a in tags
+            ],
+        )
+    except RuleError as exc:
+        raise _invalid(exc) from None
 
 
 def _labels_changed(image: Image, annotations) -> None:
@@ -156,10 +149,10 @@ def annotation_create_many(*, image: Image, user, items: list[dict]) -> list[Ann
     built = []
     for i, data in enumerate(items):
         try:
-            built.append(_build(image, classes, data, user))
-        except ValidationError as exc:
-            raise _prefixed(exc, f"[{i}]") from None
-    _check_tags(image, built)
+            built.append(_build(image, classes, data, user, prefix=f"[{i}]"))
+        except RuleError as exc:
+            raise _invalid(exc) from None
+    _check_tags(image, built, [f"[{i}]" for i in range(len(built))])
     try:
         with transaction.atomic():
             _lock_image(image)
@@ -186,7 +179,10 @@ def annotation_create_many(*, image: Image, user, items: list[dict]) -> list[Ann
 
 def annotation_create(*, image: Image, user, data: dict) -> Annotation:
     classes = {c.pk: c for c in image.project.label_classes.all()}
-    annotation = _build(image, classes, data, user)
+    try:
+        annotation = _build(image, classes, data, user)
+    except RuleError as exc:
+        raise _invalid(exc) from None
     _check_tags(image, [annotation])
     try:
         with transaction.atomic():
@@ -233,23 +229,20 @@ def annotation_update(*, annotation: Annotation, user, version: int, changes: di
             current.label_class = label_class
         if "geometry" in changes:
             try:
-                current.geometry = validate_geometry(
+                current.geometry, current.outline = checked_geometry(
                     current.kind, changes["geometry"], width=image.width, height=image.height
                 )
-            except GeometryError as exc:
-                raise ValidationError({exc.path: exc.detail}) from None
+            except RuleError as exc:
+                raise _invalid(exc) from None
         if "iscrowd" in changes:
             current.iscrowd = bool(changes["iscrowd"])
         edited = current.label_class_id != before["label_class"] or current.geometry != before["geometry"]
-        if "state" in changes:
-            state = changes["state"]
-            if state not in State.values:
-                raise ValidationError({"state": f"Unknown state {state!r}; one of {', '.join(State.values)}."})
-            if state == State.PROPOSED and current.origin == Origin.HUMAN:
-                raise ValidationError({"state": "Only the model proposes; a human label is accepted or rejected."})
-            current.state = state
-        elif edited and current.state == State.PROPOSED:
-            current.state = State.ACCEPTED
+        try:
+            current.state = state_after_change(
+                origin=current.origin, state=current.state, requested=changes.get("state"), edited=edited
+            )
+        except RuleError as exc:
+            raise _invalid(exc) from None
         _check_tags(image, [current])
         current.version += 1
         current.updated_by = user if user and user.is_authenticated else None

@@ -1,10 +1,12 @@
 """Review grid writes: accept, reject or relabel many annotations at once, all or nothing.
 
-The rules are annotation_update's (state checks, a relabelled proposal becomes accepted, one
-accepted tag per class, the version bumped, one audit event per change), applied to the whole
-selection with a constant number of queries: one to lock the rows, one for the class, one for
-the images' accepted tags, one bulk update and one bulk insert of events, whatever the size
-(the backend may split a very large bulk update into batches by its parameter limit).
+The rules are annotation_update's, from labeling.rules (state_after_change: a relabelled
+proposal becomes accepted; tags_check: one accepted tag per class), with the same optimistic
+concurrency: each id comes with the version it was based on, and if any row changed since,
+nothing is applied and StaleVersions carries the current rows. Versions bumped, one audit
+event per change, with a constant number of queries: one to lock the rows, one for the class,
+one for the images' accepted tags, one bulk update and one bulk insert of events, whatever the
+size (the backend may split a very large bulk update into batches by its parameter limit).
 """
 
 from dataclasses import dataclass
@@ -15,11 +17,20 @@ from django.utils import timezone
 
 from ..models import Annotation, AnnotationEvent, LabelClass, Project
 from ..permissions import can_change_state
+from ..rules import RuleError, TagItem, state_after_change, tags_check
 from .annotations import _labels_changed, snapshot
 
 State = Annotation.State
 
 MAX_BULK = 1000
+
+
+class StaleVersions(Exception):
+    """Some rows changed since the versions sent; ``current`` are those rows as they are now."""
+
+    def __init__(self, current: list[Annotation]):
+        super().__init__("stale versions")
+        self.current = current
 
 
 @dataclass(frozen=True)
@@ -30,33 +41,41 @@ class _Change:
 
 
 def annotation_bulk_update(
-    *, project: Project, user, ids: list[int], state: str | None = None, label_class: int | None = None
+    *, project: Project, user, ids: list[int], versions: list[int], state: str | None = None,
+    label_class: int | None = None,
 ) -> list[Annotation]:
     """Set ``state`` and/or ``label_class`` on the annotations ``ids`` of ``project``; returns them in order.
 
-    Raises ValidationError naming ``ids[i]`` for an id outside the project, PermissionDenied
-    when the user may not change one of them (see can_change_state). Rows already as asked
-    are returned unchanged: no version bump, no event.
+    ``versions[i]`` is the version ``ids[i]`` was based on. Raises ValidationError naming
+    ``ids[i]`` for an id outside the project, StaleVersions when any row changed since its
+    version (nothing applied), PermissionDenied when the user may not change one of them (see
+    can_change_state). Rows already as asked are returned unchanged: no version bump, no event.
     """
-    _check_input(ids, state, label_class)
+    _check_input(ids, versions, state, label_class)
     with transaction.atomic():
         rows = _lock(project, ids)
+        stale = [a for a, based_on in zip(rows, versions, strict=True) if a.version != based_on]
+        if stale:
+            raise StaleVersions(stale)
         target_class = _target_class(project, label_class)
         for annotation in rows:
             annotation.image.project = project  # every row is in the project: no query per row
-            new_state = state or (State.ACCEPTED if annotation.state == State.PROPOSED else annotation.state)
+            new_state = state_after_change(
+                origin=annotation.origin, state=annotation.state, requested=state,
+                edited=target_class is not None and target_class.pk != annotation.label_class_id,
+            )
             if not can_change_state(user, annotation, new_state):
                 raise PermissionDenied(
                     f"Annotation {annotation.pk} is a label made by a person (or already reviewed): "
                     "only reviewers and managers accept, reject or relabel it."
                 )
         changes = [c for c in (_apply(a, state, target_class, user) for a in rows) if c is not None]
-        _check_tags(project, [c.annotation for c in changes])
+        _check_tags(project, ids, [c.annotation for c in changes])
         _save(project, user, changes)
     return rows
 
 
-def _check_input(ids, state, label_class) -> None:
+def _check_input(ids, versions, state, label_class) -> None:
     if state is None and label_class is None:
         raise ValidationError({"state": "Send a state (accepted or rejected), a label_class, or both."})
     if state is not None and state not in (State.ACCEPTED, State.REJECTED):
@@ -65,6 +84,10 @@ def _check_input(ids, state, label_class) -> None:
         raise ValidationError({"ids": "Send at least one annotation id."})
     if len(ids) > MAX_BULK:
         raise ValidationError({"ids": f"At most {MAX_BULK} annotations at a time; got {len(ids)}."})
+    if len(versions) != len(ids):
+        raise ValidationError(
+            {"versions": f"Send one version per id, in the same order: {len(ids)} ids, {len(versions)} versions."}
+        )
     seen = set()
     for i, pk in enumerate(ids):
         if pk in seen:
@@ -102,10 +125,9 @@ def _apply(annotation: Annotation, state: str | None, target: LabelClass | None,
     if target is not None and target.pk != annotation.label_class_id:
         annotation.label_class = target
     edited = annotation.label_class_id != before["label_class"]
-    if state is not None:
-        annotation.state = state
-    elif edited and annotation.state == State.PROPOSED:
-        annotation.state = State.ACCEPTED  # the human vouched for it
+    annotation.state = state_after_change(
+        origin=annotation.origin, state=annotation.state, requested=state, edited=edited
+    )
     if not edited and annotation.state == before["state"]:
         return None
     annotation.version += 1
@@ -114,33 +136,33 @@ def _apply(annotation: Annotation, state: str | None, target: LabelClass | None,
     return _Change(annotation, before, edited)
 
 
-def _check_tags(project: Project, changed: list[Annotation]) -> None:
-    """One accepted tag per class per image (one at all when single-label), over the whole batch."""
+def _check_tags(project: Project, ids: list[int], changed: list[Annotation]) -> None:
+    """The tag rules (labeling.rules.tags_check) over the whole batch; errors name ``ids[i]``."""
     tags = [a for a in changed if a.kind == Annotation.Kind.TAG and a.state == State.ACCEPTED]
     if not tags:
         return
-    names: dict[int, dict[int, str]] = {}
-    existing = (
+    existing: dict[int, dict[int, str]] = {}
+    rows = (
         Annotation.objects.filter(
             image_id__in={a.image_id for a in tags}, kind=Annotation.Kind.TAG, state=State.ACCEPTED
         )
         .exclude(pk__in=[a.pk for a in changed])
         .values_list("image_id", "label_class_id", "label_class__name")
     )
-    for image_id, class_id, name in existing:
-        names.setdefault(image_id, {})[class_id] = name
-    for tag in tags:
-        on_image = names.setdefault(tag.image_id, {})
-        if tag.label_class_id in on_image:
-            raise ValidationError(
-                {"label_class": f"Image {tag.image_id} is already tagged {on_image[tag.label_class_id]!r}."}
-            )
-        if not project.multilabel and on_image:
-            raise ValidationError(
-                {"label_class": f"This project is single-label and image {tag.image_id} is already tagged "
-                 f"{next(iter(on_image.values()))!r}."}
-            )
-        on_image[tag.label_class_id] = tag.label_class.name
+    for image_id, class_id, name in rows:
+        existing.setdefault(image_id, {})[class_id] = name
+    index = {pk: i for i, pk in enumerate(ids)}
+    try:
+        tags_check(
+            multilabel=project.multilabel,
+            existing=existing,
+            new=[
+                TagItem(f"ids[{index[a.pk]}]", a.image_id, a.label_class_id, a.label_class.name, f"Image {a.image_id}")
+                for a in tags
+            ],
+        )
+    except RuleError as exc:
+        raise ValidationError({exc.path: exc.detail}) from None
 
 
 def _save(project: Project, user, changes: list[_Change]) -> None:

@@ -110,8 +110,16 @@ async function act(body, verb) {
   const ids = selection.targets();
   if (!ids.length || state.busy) return;
   state.busy = true;
-  const response = await api("POST", config.urls.bulk, { ids, ...body });
+  // Each id goes with the version this page showed: a tile someone changed meanwhile is not overwritten.
+  const shown = new Map(state.tiles.map((t) => [t.id, t]));
+  const versions = ids.map((id) => shown.get(id).version);
+  const response = await api("POST", config.urls.bulk, { ids, versions, ...body });
   state.busy = false;
+  if (response.status === 409 && Array.isArray(response.data?.current)) {
+    merge(new Map(response.data.current.map((a) => [a.id, a])));
+    render();
+    return say(`${response.data.detail} The tiles now show the current labels; check them and try again.`, true);
+  }
   if (!response.ok) return say(response.data?.detail || `Could not ${verb} (${response.status}).`, true);
   const before = new Map(state.tiles.map((t) => [t.id, t]));
   const updated = new Map(response.data.map((a) => [a.id, a]));
@@ -119,7 +127,8 @@ async function act(body, verb) {
   const lastIndex = Math.max(...ids.map((id) => state.tiles.findIndex((t) => t.id === id)));
   const after = state.tiles.slice(lastIndex + 1).find((t) => !updated.has(t.id) || stillShown(updated.get(t.id)));
   const gone = new Set(response.data.filter((a) => !stillShown(a)).map((a) => a.id));
-  state.tiles = state.tiles.filter((t) => !gone.has(t.id)).map((t) => (updated.has(t.id) ? { ...t, ...updated.get(t.id) } : t));
+  merge(updated);
+  state.tiles = state.tiles.filter((t) => !gone.has(t.id));
   if (state.similar) state.similar.results = state.similar.results.filter((t) => !gone.has(t.id));
   state.count -= gone.size;
   selection.clear();
@@ -130,6 +139,13 @@ async function act(body, verb) {
   } else {
     render();
   }
+}
+
+// Take the server's rows (new versions, states, classes) into the tiles, here and in the similarity list.
+function merge(rows) {
+  const take = (t) => (rows.has(t.id) ? { ...t, ...rows.get(t.id) } : t);
+  state.tiles = state.tiles.map(take);
+  if (state.similar) state.similar.results = state.similar.results.map(take);
 }
 
 // Keep the per-class proposal counts in the class menu right.

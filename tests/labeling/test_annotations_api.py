@@ -6,6 +6,8 @@ from pycocotools import mask as mask_api
 
 from labeling.models import Annotation, AnnotationEvent, Image
 
+from .bad_geometries import CASES as BAD_CASES
+from .bad_geometries import GOOD, MAX_POINTS, path_of
 from ..factories import AnnotationFactory, ImageFactory, LabelClassFactory, MembershipFactory, ProjectFactory
 
 pytestmark = pytest.mark.django_db
@@ -190,3 +192,80 @@ def test_the_fast_image_list_matches_the_serializer(api, image, classes):
     import json
 
     assert listed == json.loads(json.dumps(expected, default=str).replace("+00:00", "Z"))
+
+
+# ---- one set of rules: the shared table of bad geometries on every API path ----
+
+
+@pytest.fixture
+def limited(settings):
+    settings.POLYGON_MAX_POINTS = MAX_POINTS
+
+
+def as_item(cls, kind, geometry):
+    return {"label_class": cls.pk, "kind": kind, "geometry": geometry}
+
+
+@pytest.mark.parametrize(("kind", "geometry", "loc", "words", "coco"), BAD_CASES)
+def test_create_refuses_every_bad_geometry(limited, api, image, classes, kind, geometry, loc, words, coco):
+    response = api.post(url(image), as_item(classes[0], kind, geometry), format="json")
+    assert response.status_code == 400, response.content
+    error = response.json()["errors"][0]
+    assert error["field"] == path_of("", loc) and words in error["detail"]
+    assert not Annotation.objects.exists()
+
+
+@pytest.mark.parametrize(("kind", "geometry", "loc", "words", "coco"), BAD_CASES)
+def test_bulk_create_refuses_every_bad_geometry_and_stores_nothing(
+    limited, api, image, classes, kind, geometry, loc, words, coco
+):
+    items = [as_item(classes[0], kind, GOOD[kind]), as_item(classes[1], kind, geometry)]
+    response = api.post(url(image), items, format="json")
+    assert response.status_code == 400, response.content
+    error = response.json()["errors"][0]
+    assert error["field"] == path_of("[1]", loc) and words in error["detail"]
+    assert not Annotation.objects.exists() and not AnnotationEvent.objects.exists()
+
+
+@pytest.mark.parametrize(("kind", "geometry", "loc", "words", "coco"), BAD_CASES)
+def test_patch_refuses_every_bad_geometry_and_changes_nothing(
+    limited, api, image, classes, kind, geometry, loc, words, coco
+):
+    created = api.post(url(image), as_item(classes[0], kind, GOOD[kind]), format="json").json()
+    response = api.patch(f"/api/annotations/{created['id']}/", {"version": 1, "geometry": geometry}, format="json")
+    assert response.status_code == 400, response.content
+    error = response.json()["errors"][0]
+    assert error["field"] == path_of("", loc) and words in error["detail"]
+    stored = Annotation.objects.get(pk=created["id"])
+    assert (stored.geometry, stored.version) == (created["geometry"], 1)
+
+
+def test_a_score_on_a_human_label_is_refused(api, image, classes):
+    response = api.post(url(image), {**box(classes[0]), "score": 0.9}, format="json")
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["field"] == "score" and "no score" in response.json()["detail"]
+    many = api.post(url(image), [box(classes[0]), {**box(classes[0]), "score": 0.2}], format="json")
+    assert many.status_code == 400 and many.json()["errors"][0]["field"] == "[1].score"
+    assert not Annotation.objects.exists()
+
+
+def test_patch_may_not_set_a_score_or_other_fields(api, image, classes):
+    label = api.post(url(image), box(classes[0]), format="json").json()
+    for field, value in [("score", 0.9), ("origin", "model"), ("outline", {})]:
+        response = api.patch(f"/api/annotations/{label['id']}/", {"version": 1, field: value}, format="json")
+        assert response.status_code == 400, field
+        assert response.json()["errors"][0]["field"] == field
+    stored = Annotation.objects.get(pk=label["id"])
+    assert (stored.score, stored.origin, stored.version) == (None, "human", 1)
+
+
+def test_masks_store_their_outline_on_create_and_on_edit(api, image, classes):
+    created = api.post(url(image), as_item(classes[0], "mask", GOOD["mask"]), format="json").json()
+    stored = Annotation.objects.get(pk=created["id"])
+    assert stored.outline["bbox"] == [10, 5, 1, 20]  # GOOD["mask"]: rows 5..24 of column 10
+    moved = {"rle": {"size": [80, 100], "counts": [80 * 50, 30, 80 * 50 - 30]}}
+    assert api.patch(f"/api/annotations/{created['id']}/", {"version": 1, "geometry": moved}, format="json").status_code == 200
+    stored.refresh_from_db()
+    assert stored.outline["bbox"] == [50, 0, 1, 30]
+    box_row = api.post(url(image), box(classes[1]), format="json").json()
+    assert Annotation.objects.get(pk=box_row["id"]).outline is None

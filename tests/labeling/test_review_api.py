@@ -19,8 +19,16 @@ def bulk_url(project):
     return f"/api/projects/{project.pk}/annotations/bulk/"
 
 
+def with_versions(body):
+    """The body the grid sends: each id with the version it shows (the current one, unless given)."""
+    if "versions" in body or not isinstance(body.get("ids"), list):
+        return body
+    found = dict(Annotation.objects.filter(pk__in=body["ids"]).values_list("id", "version"))
+    return {**body, "versions": [found.get(pk, 1) for pk in body["ids"]]}
+
+
 def bulk(client, project, body):
-    return client.post(bulk_url(project), body, format="json")
+    return client.post(bulk_url(project), with_versions(body), format="json")
 
 
 def proposal(image, cls, score=0.5, kind="box", **kwargs):
@@ -66,9 +74,7 @@ def test_annotator_accepts_and_rejects_proposals_with_versions_and_events(client
 
 
 def test_relabelling_a_proposal_accepts_it(client_for, annotator, project, classes, proposals):
-    response = client_for(annotator).post(
-        bulk_url(project), {"ids": [proposals[0].pk, proposals[1].pk], "label_class": classes[1].pk}, format="json"
-    )
+    response = bulk(client_for(annotator), project, {"ids": [proposals[0].pk, proposals[1].pk], "label_class": classes[1].pk})
     assert response.status_code == 200, response.content
     for a in Annotation.objects.filter(pk__in=[proposals[0].pk, proposals[1].pk]):
         assert (a.label_class_id, a.state, a.version) == (classes[1].pk, "accepted", 2)
@@ -78,9 +84,7 @@ def test_relabelling_a_proposal_accepts_it(client_for, annotator, project, class
 
 
 def test_relabel_and_reject_together(client_for, reviewer, project, classes, proposals):
-    response = client_for(reviewer).post(
-        bulk_url(project), {"ids": [proposals[0].pk], "label_class": classes[2].pk, "state": "rejected"}, format="json"
-    )
+    response = bulk(client_for(reviewer), project, {"ids": [proposals[0].pk], "label_class": classes[2].pk, "state": "rejected"})
     assert response.status_code == 200
     a = Annotation.objects.get(pk=proposals[0].pk)
     assert (a.label_class_id, a.state) == (classes[2].pk, "rejected")
@@ -89,9 +93,7 @@ def test_relabel_and_reject_together(client_for, reviewer, project, classes, pro
 def test_rows_already_as_asked_are_left_alone(client_for, annotator, reviewer, project, proposals):
     bulk(client_for(annotator), project, {"ids": [proposals[0].pk], "state": "rejected"})
     # Judged rows are a reviewer's to change again.
-    response = client_for(reviewer).post(
-        bulk_url(project), {"ids": [proposals[0].pk, proposals[1].pk], "state": "rejected"}, format="json"
-    )
+    response = bulk(client_for(reviewer), project, {"ids": [proposals[0].pk, proposals[1].pk], "state": "rejected"})
     assert response.status_code == 200
     assert [a["version"] for a in response.json()] == [2, 2]
     assert AnnotationEvent.objects.filter(annotation_id=proposals[0].pk).count() == 1
@@ -100,9 +102,7 @@ def test_rows_already_as_asked_are_left_alone(client_for, annotator, reviewer, p
 
 def test_annotator_may_not_reject_a_human_label_and_nothing_changes(client_for, annotator, project, classes, proposals):
     label = human(proposals[0].image, classes[0])
-    response = client_for(annotator).post(
-        bulk_url(project), {"ids": [proposals[0].pk, label.pk], "state": "rejected"}, format="json"
-    )
+    response = bulk(client_for(annotator), project, {"ids": [proposals[0].pk, label.pk], "state": "rejected"})
     assert response.status_code == 403
     assert "reviewers" in response.json()["detail"]
     assert states([proposals[0], label]) == ["proposed", "accepted"]
@@ -188,6 +188,32 @@ def test_queries_do_not_grow_with_the_selection(client_for, annotator, project, 
         [r.pk for r in rows[60:]], {"label_class": classes[2].pk}
     )
     assert AnnotationEvent.objects.count() == 100
+
+
+def test_bulk_needs_the_versions(client_for, annotator, project, proposals):
+    api = client_for(annotator)
+    response = api.post(bulk_url(project), {"ids": [proposals[0].pk], "state": "accepted"}, format="json")
+    assert response.status_code == 428 and "versions" in response.json()["detail"]
+    uneven = bulk(api, project, {"ids": [proposals[0].pk, proposals[1].pk], "versions": [1], "state": "accepted"})
+    assert uneven.status_code == 400 and uneven.json()["errors"][0]["field"] == "versions"
+    assert states(proposals[:2]) == ["proposed", "proposed"]
+
+
+def test_a_stale_version_is_a_409_with_the_current_rows_and_nothing_applied(
+    client_for, annotator, reviewer, project, classes, proposals
+):
+    # The annotator loaded the grid (every proposal at version 1); meanwhile a reviewer relabels one.
+    shown = {"ids": [proposals[0].pk, proposals[1].pk], "versions": [1, 1]}
+    assert bulk(client_for(reviewer), project, {"ids": [proposals[1].pk], "label_class": classes[2].pk}).status_code == 200
+    response = bulk(client_for(annotator), project, {**shown, "state": "rejected"})
+    assert response.status_code == 409, response.content
+    body = response.json()
+    assert "changed since you loaded them" in body["detail"]
+    assert [(a["id"], a["version"], a["label_class"], a["state"]) for a in body["current"]] == [
+        (proposals[1].pk, 2, classes[2].pk, "accepted")
+    ]
+    assert states(proposals[:2]) == ["proposed", "accepted"]  # the first one was not rejected either
+    assert AnnotationEvent.objects.count() == 1  # the reviewer's relabel only
 
 
 # ---- the grid's list ----
@@ -287,3 +313,48 @@ def test_cosine_to_is_plain_numpy():
 
     scores = cosine_to(np.array([1.0, 0.0]), np.array([[2.0, 0.0], [0.0, 3.0], [-1.0, -1.0]]))
     assert scores == pytest.approx([1.0, 0.0, -np.sqrt(0.5)])
+
+
+def test_a_page_of_large_masks_draws_stored_outlines_without_decoding(client_for, annotator, manager, project, classes):
+    from pycocotools import mask as mask_api
+
+    image = ImageFactory(project=project, width=4000, height=3000)
+    mask = np.zeros((3000, 4000), np.uint8, order="F")
+    mask[100:2900, 200:3800] = 1  # 10 million pixels in a few runs: a 900-byte request
+    counts = mask_api.encode(mask)["counts"].decode()
+    for score in (0.9, 0.8, 0.7, 0.6, 0.5):
+        item = {"label_class": classes[0].pk, "kind": "mask", "origin": "model", "score": score,
+                "geometry": {"rle": {"size": [3000, 4000], "counts": counts}}}
+        assert client_for(manager).post(f"/api/images/{image.pk}/annotations/", item, format="json").status_code == 201
+    stored = Annotation.objects.filter(kind="mask")
+    assert all(a.outline["bbox"] == [200, 100, 3600, 2800] for a in stored)
+    # Structural proof that a page view decodes nothing: the stored RLE is now unreadable, and
+    # the page still draws every tile from the outline stored at save time.
+    stored.update(geometry={"rle": {"size": [3000, 4000], "counts": "not an RLE"}})
+    url = f"/api/projects/{project.pk}/review/annotations/?label_class={classes[0].pk}"
+    tiles = client_for(annotator).get(url).json()["results"]
+    assert len(tiles) == 5
+    for tile in tiles:
+        assert tile["bbox"] == [200, 100, 3600, 2800]
+        (ring,) = tile["outline"]
+        assert 4 <= len(ring) // 2 <= 512
+        assert min(ring[0::2]) == pytest.approx(200, abs=10) and max(ring[0::2]) == pytest.approx(3800, abs=10)
+
+
+def test_masks_saved_before_outlines_get_one_once(client_for, annotator, project, classes):
+    from pycocotools import mask as mask_api
+
+    image = ImageFactory(project=project)
+    mask = np.zeros((80, 100), np.uint8, order="F")
+    mask[10:30, 20:50] = 1
+    old = AnnotationFactory(image=image, label_class=classes[0], kind="mask", origin="model", state="proposed",
+                            score=0.7, geometry={"rle": {"size": [80, 100], "counts": mask_api.encode(mask)["counts"].decode()}})
+    assert old.outline is None
+    url = f"/api/projects/{project.pk}/review/annotations/?label_class={classes[0].pk}"
+    first = client_for(annotator).get(url).json()["results"][0]
+    old.refresh_from_db()
+    assert old.outline["bbox"] == first["bbox"] == [20, 10, 30, 20]
+    with CaptureQueriesContext(connection) as ctx:
+        again = client_for(annotator).get(url).json()["results"][0]
+    assert again["outline"] == first["outline"]
+    assert not any(q["sql"].lstrip().upper().startswith("UPDATE") for q in ctx.captured_queries)

@@ -10,9 +10,12 @@ import { renderHelp } from "./shortcuts.js";
 import { snapshot, Store } from "./store.js";
 import { View } from "./view.js";
 import { BoxTool } from "./tools/box.js";
+import { BoxMaskTool } from "./tools/boxmask.js";
 import { MaskTool } from "./tools/mask.js";
 import { PolygonTool } from "./tools/polygon.js";
 import { SelectTool } from "./tools/select.js";
+import { convertSelection, mergeSelection, splitSelection, subtractSelection } from "./tools/shapeops.js";
+import { WandTool } from "./tools/wand.js";
 
 const config = JSON.parse(document.getElementById("ws-config").textContent);
 const $ = (id) => document.getElementById(id);
@@ -20,7 +23,7 @@ const canvas = $("ws-canvas");
 const body = document.body;
 
 const ws = {
-  config, project: config.project, classes: config.classes,
+  config, project: config.project, classes: config.classes, kinds: new Set(config.project.kinds),
   store: new Store(), view: new View(), history: new History(),
   image: null, W: 1, H: 1,
   selection: new Set(), selectionRevision: 0, hiddenRevision: 0, classRevision: 0,
@@ -216,6 +219,7 @@ ws.panBy = (dx, dy) => { ws.view.pan(dx, dy); ws.renderer.viewChanged(); };
 ws.tools = {
   select: new SelectTool(ws), box: new BoxTool(ws), polygon: new PolygonTool(ws),
   brush: new MaskTool(ws, false), eraser: new MaskTool(ws, true),
+  smartbox: new BoxMaskTool(ws), wand: new WandTool(ws),
   tag: { name: "tag", down() {}, move() {}, up() {} },
   pan: { name: "pan", down() {}, move() {}, up() {} },
 };
@@ -262,6 +266,7 @@ const pointerEnd = (e) => {
 };
 canvas.addEventListener("pointerup", pointerEnd);
 canvas.addEventListener("pointercancel", () => { panning = null; cancelTool(); });
+canvas.addEventListener("pointerleave", () => ws.tool.leave?.());
 canvas.addEventListener("auxclick", (e) => e.preventDefault());
 canvas.addEventListener("contextmenu", (e) => e.preventDefault());
 canvas.addEventListener("wheel", (e) => {
@@ -281,6 +286,8 @@ const ACTIONS = {
   "new-mask": () => newMask(), "accept-all": () => ws.acceptAll(),
   "accept-above": () => ws.acceptAll(Number($("ws-threshold").value || 0)),
   "conflict-reload": () => resolveConflict("theirs"), "conflict-mine": () => resolveConflict("mine"),
+  convert: () => convertSelection(ws, Number($("ws-simplify")?.value ?? 1)),
+  merge: () => mergeSelection(ws), subtract: () => subtractSelection(ws), split: () => splitSelection(ws),
 };
 function newMask() {
   ws.activeMask = null;
@@ -305,8 +312,9 @@ document.addEventListener("click", (e) => {
 });
 $("ws-opacity").addEventListener("input", (e) => setOpacity(Number(e.target.value)));
 $("ws-radius")?.addEventListener("input", (e) => setRadius(Number(e.target.value)));
+$("ws-tolerance")?.addEventListener("input", (e) => ws.tools.wand.setTolerance(Number(e.target.value)));
 
-const TOOL_KEYS = { v: "select", b: "box", p: "polygon", m: "brush", e: "eraser", t: "tag" };
+const TOOL_KEYS = { v: "select", b: "box", p: "polygon", m: "brush", e: "eraser", t: "tag", g: "smartbox", w: "wand" };
 document.addEventListener("keydown", (e) => {
   const typing = e.target.closest?.("input, textarea, select") && e.target.type !== "range" && e.target.type !== "checkbox";
   if (typing) { if (e.key === "Escape") e.target.blur(); return; }
@@ -340,6 +348,10 @@ function handleKey(e, letter) {
   if (letter === "h" && e.shiftKey) return ws.toggleHidden([...ws.store.all()].filter((a) => a.hidden).map((a) => a.cid));
   if (letter === "h") return ws.toggleHidden([...ws.selection]);
   if (letter === "n") return newMask();
+  if (letter === "c" && !e.shiftKey && !e.altKey) return ACTIONS.convert();
+  if (letter === "j" && !e.shiftKey && !e.altKey) return ACTIONS.merge();
+  if (letter === "x" && !e.shiftKey && !e.altKey) return ACTIONS.subtract();
+  if (letter === "k" && !e.shiftKey && !e.altKey) return ACTIONS.split();
   if (letter === "f" || k === "0") return fit();
   if (letter === "o") return ACTIONS["one-to-one"]();
   if (letter === "s") return skip();

@@ -4,6 +4,7 @@ export const SHORTCUTS = [
   ["Tools", [
     ["V", "Select and edit"], ["B", "Box"], ["P", "Polygon"], ["M", "Mask brush"], ["E", "Mask eraser"],
     ["T", "Tags (class keys toggle tags)"], ["Space (hold) / middle drag", "Pan"],
+    ["G", "Smart box: drag a box, get the object's mask"], ["W", "Magic wand: click a region of similar colour"],
   ]],
   ["Classes", [
     ["1 – 9", "Active class; also changes the class of the selection"],
@@ -14,6 +15,14 @@ export const SHORTCUTS = [
     ["Backspace", "Drop the last polygon point"], ["Esc", "Cancel drawing, or clear the selection"],
     ["Drag a vertex", "Move it"], ["Click an edge", "Insert a vertex"],
     ["Alt+click a vertex", "Delete it"], ["[ / ]", "Brush radius smaller / larger"], ["N", "New mask instance"],
+  ]],
+  ["Smart tools", [
+    ["Shift+drag (smart box)", "Correct the mask: this is the object"], ["Alt+drag (smart box)", "Correct the mask: this is not"],
+    ["Enter (smart box)", "Turn the selected box into a mask"],
+    ["Shift+click / Alt+click (wand)", "Add the region to / cut it from the selected mask"],
+    ["[ / ] (wand)", "Colour tolerance lower / higher"],
+    ["C", "Convert the selection: mask → polygons, polygon → mask"], ["J", "Merge the selected shapes of one class into one mask"],
+    ["X", "Cut the other selected shapes out of the first selected mask"], ["K", "Split a mask's separate parts into instances"],
   ]],
   ["Editing", [
     ["Ctrl+Z", "Undo"], ["Ctrl+Shift+Z / Ctrl+Y", "Redo"], ["Delete / Backspace", "Delete selection (or selected vertex)"],

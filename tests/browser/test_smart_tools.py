@@ -1,0 +1,207 @@
+"""Smart drawing tools in a real Chromium, on a generated image with known shapes: the masks they
+store (read back through the API) must match the truth; bad input gets a clear error."""
+
+import io
+
+import numpy as np
+import PIL.Image
+import pytest
+from django.core.files.base import ContentFile
+from playwright.sync_api import expect
+from pycocotools import mask as mask_api
+
+from labeling.models import Image
+from labeling.services.annotations import annotation_create
+from labeling.services.projects import label_class_create, project_create
+
+from .test_workspace import at, drag, open_ws, saved
+
+pytestmark = pytest.mark.browser
+
+W, H = 400, 300
+
+
+def _truth():
+    """Three objects on a noisy background: a disc, a square with a same-coloured bar glued to its
+    right (a box around the square takes the bar too), and a triangle."""
+    rng = np.random.default_rng(11)
+    yy, xx = np.mgrid[0:H, 0:W]
+    disc = (xx - 80) ** 2 + (yy - 80) ** 2 <= 45**2
+    square = (xx >= 170) & (xx < 250) & (yy >= 40) & (yy < 120)
+    bar = (xx >= 250) & (xx < 290) & (yy >= 70) & (yy < 90)
+    triangle = (yy >= 170) & (yy < 270) & (np.abs(xx - 300) <= (yy - 170) * 0.6)
+    pixels = rng.normal((70, 110, 70), 5, (H, W, 3))
+    pixels[disc] = rng.normal((210, 60, 50), 5, (disc.sum(), 3))
+    pixels[square | bar] = rng.normal((50, 80, 200), 5, ((square | bar).sum(), 3))
+    pixels[triangle] = rng.normal((230, 210, 60), 5, (triangle.sum(), 3))
+    return pixels.clip(0, 255).astype(np.uint8), {"disc": disc, "square": square, "bar": bar, "triangle": triangle}
+
+
+def _png(pixels):
+    out = io.BytesIO()
+    PIL.Image.fromarray(pixels).save(out, "PNG")
+    return out.getvalue()
+
+
+@pytest.fixture
+def setup(signed_in, live_server):
+    page, user = signed_in
+    project = project_create(user=user, name="Shapes", kinds=["box", "polygon", "mask"])
+    cls = label_class_create(project=project, name="thing", color="#e53935")
+    pixels, truth = _truth()
+    image = Image(project=project, file_name="shapes.png", width=W, height=H, sha256="a" * 64, size=1, format="PNG")
+    image.file.save("shapes.png", ContentFile(_png(pixels)), save=False)
+    image.save()
+    return page, project, cls, image, truth
+
+
+def stored(page, image):
+    """The image's annotations as the API returns them; masks decoded."""
+    rows = page.evaluate("async (id) => (await fetch(`/api/images/${id}/annotations/`)).json()", image.pk)
+    for row in rows:
+        if row["kind"] == "mask":
+            rle = row["geometry"]["rle"]
+            row["array"] = mask_api.decode({"size": rle["size"], "counts": rle["counts"].encode()}).astype(bool)
+        elif row["kind"] == "polygon":
+            flat = [v for point in row["geometry"]["points"] for v in point]
+            row["array"] = mask_api.decode(mask_api.merge(mask_api.frPyObjects([flat], H, W))).astype(bool)
+    return sorted(rows, key=lambda r: r["id"])
+
+
+def iou(a, b):
+    return (a & b).sum() / max(1, (a | b).sum())
+
+
+def smart_done(page):
+    expect(page.locator("body")).to_have_attribute("data-smart-busy", "0", timeout=10000)
+    saved(page)
+
+
+def test_smart_box_then_a_background_stroke_gives_the_object(setup, live_server):
+    page, project, cls, image, truth = setup
+    open_ws(page, live_server, project, image)
+    page.keyboard.press("g")
+    drag(page, (162, 32), (298, 128))  # around the square and its bar
+    smart_done(page)
+    [row] = stored(page, image)
+    assert row["kind"] == "mask" and row["label_class"] == cls.pk
+    assert iou(row["array"], truth["square"] | truth["bar"]) >= 0.85
+    assert row["array"][80, 270]  # the bar is in
+
+    # Alt+drag across the bar: "not the object".
+    page.keyboard.down("Alt")
+    drag(page, (258, 80), (286, 80))
+    page.keyboard.up("Alt")
+    smart_done(page)
+    [row] = stored(page, image)
+    assert not row["array"][80, 270]
+    assert iou(row["array"], truth["square"]) >= 0.9
+
+    # Undo brings the mask with the bar back (one undo step per correction), redo removes it again.
+    page.keyboard.press("Control+z")
+    saved(page)
+    [row] = stored(page, image)
+    assert row["array"][80, 270]
+    page.keyboard.press("Control+Shift+z")
+    saved(page)
+    # The result is an ordinary mask: the eraser edits it like a hand-painted one.
+    page.keyboard.press("e")
+    drag(page, (200, 80), (220, 80))
+    saved(page)
+    [row] = stored(page, image)
+    assert not row["array"][80, 210] and row["array"][50, 180]
+
+
+def test_smart_box_corrects_a_model_proposal_and_turns_a_box_into_a_mask(setup, live_server):
+    page, project, cls, image, truth = setup
+    box = annotation_create(image=image, user=None, data={
+        "label_class": cls.pk, "kind": "box", "geometry": {"x": 30, "y": 30, "w": 100, "h": 100},
+        "origin": "model", "score": 0.8})
+    open_ws(page, live_server, project, image)
+    page.keyboard.press("g")
+    page.locator(f"#ws-objects li[data-id='{box.pk}']").click()
+    page.keyboard.press("Enter")
+    smart_done(page)
+    rows = stored(page, image)
+    assert [(r["kind"], r["state"]) for r in rows] == [("box", "rejected"), ("mask", "accepted")]
+    assert iou(rows[1]["array"], truth["disc"]) >= 0.9
+
+
+def test_magic_wand_add_subtract_convert_merge_and_split(setup, live_server):
+    page, project, cls, image, truth = setup
+    open_ws(page, live_server, project, image)
+    page.keyboard.press("w")
+    # Hover previews (timed by the page), then a click takes the triangle.
+    for x in range(280, 320, 4):
+        page.mouse.move(*at(page, x, 240))
+    page.mouse.click(*at(page, 300, 240))
+    saved(page)
+    [tri] = stored(page, image)
+    assert iou(tri["array"], truth["triangle"]) >= 0.95
+    times = page.evaluate("window.__ws.ws.tools.wand.moveTimes")
+    assert len(times) >= 10  # measured per move (the figures are in docs/benchmarks.md)
+
+    # Shift+click adds the disc to the selected mask; Alt+click cuts it out again.
+    page.keyboard.down("Shift")
+    page.mouse.click(*at(page, 80, 80))
+    page.keyboard.up("Shift")
+    saved(page)
+    [both] = stored(page, image)
+    assert iou(both["array"], truth["triangle"] | truth["disc"]) >= 0.95
+
+    # K splits the two parts into two instances.
+    page.keyboard.press("k")
+    saved(page)
+    rows = stored(page, image)
+    assert len(rows) == 2
+    parts = sorted(rows, key=lambda r: r["array"][80, 80])
+    assert iou(parts[0]["array"], truth["triangle"]) >= 0.95 and iou(parts[1]["array"], truth["disc"]) >= 0.95
+
+    # Select both (Shift+click in the object list) and J merges them back into one mask.
+    page.locator("#ws-objects li[data-kind=mask]").nth(0).click(position={"x": 4, "y": 4})
+    page.locator("#ws-objects li[data-kind=mask]").nth(1).click(position={"x": 4, "y": 4}, modifiers=["Shift"])
+    page.keyboard.press("j")
+    saved(page)
+    [merged] = stored(page, image)
+    assert iou(merged["array"], truth["triangle"] | truth["disc"]) >= 0.95
+
+    # Alt+click cuts the disc out of it.
+    page.keyboard.press("w")
+    page.keyboard.down("Alt")
+    page.mouse.click(*at(page, 80, 80))
+    page.keyboard.up("Alt")
+    saved(page)
+    [cut] = stored(page, image)
+    assert iou(cut["array"], truth["triangle"]) >= 0.95
+
+    # C: the mask becomes a polygon, simplified within 2 px, that still covers the triangle.
+    page.fill("#ws-simplify", "2")
+    page.locator("#ws-canvas").focus()
+    page.keyboard.press("c")
+    saved(page)
+    [poly] = stored(page, image)
+    assert poly["kind"] == "polygon"
+    assert len(poly["geometry"]["points"]) < 25  # a staircase outline has hundreds
+    assert iou(poly["array"], truth["triangle"]) >= 0.9
+    # And back: C on the polygon gives a mask again; undo returns the polygon.
+    page.keyboard.press("c")
+    saved(page)
+    [back] = stored(page, image)
+    assert back["kind"] == "mask" and iou(back["array"], truth["triangle"]) >= 0.9
+    page.keyboard.press("Control+z")
+    saved(page)
+    assert [r["kind"] for r in stored(page, image)] == ["polygon"]
+
+
+def test_smart_box_on_a_20000_px_image_says_why_it_cannot(signed_in, live_server):
+    page, user = signed_in
+    project = project_create(user=user, name="Panorama", kinds=["mask"])
+    label_class_create(project=project, name="thing", color="#e53935")
+    image = Image(project=project, file_name="pano.png", width=20000, height=1000, sha256="b" * 64, size=1, format="PNG")
+    image.file.save("pano.png", ContentFile(_png(np.full((50, 1000, 3), 90, np.uint8))), save=False)
+    image.save()
+    open_ws(page, live_server, project, image)
+    page.keyboard.press("g")
+    drag(page, (1000, 100), (3000, 900))
+    expect(page.locator("#ws-toast")).to_contain_text("image: The image is 20000×1000 pixels")
+    assert stored(page, image) == []

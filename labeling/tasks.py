@@ -1,4 +1,9 @@
-"""Thin Celery tasks: take ids, re-fetch rows, make one service call."""
+"""Thin Celery tasks: take ids, re-fetch rows, make one service call.
+
+The job tasks run under a lease (services/leases.py): a second delivery of a message whose job
+is running elsewhere does nothing, and a dead worker's job is sent again by the sweeper
+(annotator/worker.py) under the same task name, from services.jobs.JOB_TASKS.
+"""
 
 import logging
 
@@ -21,7 +26,8 @@ def image_thumbnail_make_task(image_id: int) -> None:
     image_thumbnail_make(image=image)
 
 
-# Re-running writes a new file under a new name and moves it into place whole: safe to redeliver.
+# Re-running writes a new *.part file and moves it into place whole: safe to run again after a
+# dead worker (its part file is removed by prune_files).
 @shared_task(name="labeling.coco_export", acks_late=True)
 def coco_export_task(job_id: str) -> None:
     from .services.coco import coco_export_job
@@ -29,7 +35,8 @@ def coco_export_task(job_id: str) -> None:
     coco_export_job(job_id=job_id)
 
 
-# The import and the job's "succeeded" commit together, so a redelivered task finds it done.
+# The import and the job's "succeeded" commit together (the latter only under this worker's
+# lease), so a job run again after a dead worker imports once.
 @shared_task(name="labeling.coco_import", acks_late=True)
 def coco_import_task(job_id: str) -> None:
     from .services.coco import coco_import_job

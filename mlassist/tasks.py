@@ -3,8 +3,9 @@
 from celery import shared_task
 
 
-# Idempotent: a run left "running" by a killed worker is claimed again by the redelivered task,
-# features already stored are skipped, and a version is promoted only when complete.
+# Idempotent: a run left "running" by a dead worker is claimed again once its lease is stale (the
+# sweeper sends it again), features already stored are skipped, a version is promoted only when
+# complete; after JOB_MAX_ATTEMPTS the run fails with the reason instead.
 @shared_task(name="mlassist.training_run", acks_late=True)
 def training_run_task(run_id: int) -> None:
     from .services.training import training_run_execute

@@ -262,9 +262,14 @@ class AnnotationEvent(models.Model):
 
     # Not a foreign key: the trail outlives the annotation it describes.
     annotation_id = models.BigIntegerField(db_index=True)
-    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="annotation_events")
+    # No database constraint and no cascade: the trail outlives its project too. The database refuses
+    # every UPDATE and DELETE of these rows (triggers of labeling/migrations/0004_audit_trigger.py), so
+    # a cascade from a deleted project could only fail; the rows keep the deleted project's id.
+    project = models.ForeignKey(Project, on_delete=models.DO_NOTHING, db_constraint=False,
+                                related_name="annotation_events")
     image_id = models.BigIntegerField()
     action = models.CharField(max_length=10, choices=Action.choices)
+    # A deleted user's events lose only who made them: the one UPDATE the database's triggers allow.
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

@@ -11,6 +11,7 @@ import secrets
 from pathlib import Path
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -24,6 +25,21 @@ VAR_DIR.mkdir(parents=True, exist_ok=True)
 # "embedded" (no servers) or "production" (PostgreSQL, Redis, required secret).
 MODE = env.str("ANNOTATOR_MODE", default="embedded")
 PRODUCTION = MODE == "production"
+if PRODUCTION:
+    # Refuse to start half-configured: without these a production process would quietly fall back
+    # to the embedded SQLite file and file-system broker under var/, losing data between hosts.
+    _missing = [
+        f"{name} ({what})"
+        for name, what in (
+            ("SECRET_KEY", "a long random string that signs sessions"),
+            ("DATABASE_URL", "the PostgreSQL database, e.g. postgres://annotator:pw@db:5432/annotator"),
+            ("CELERY_BROKER_URL", "the Redis broker, e.g. redis://redis:6379/0"),
+        )
+        if not env.str(name, default="")
+    ]
+    if _missing:
+        raise ImproperlyConfigured(f"ANNOTATOR_MODE=production needs {', '.join(_missing)}: set them in the "
+                                   "environment or in .env.")
 
 
 def _embedded_secret_key() -> str:
@@ -56,6 +72,8 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",  # the docs page's assets, served locally (air-gapped sites)
+    "csp",
+    "annotator.apps.AnnotatorConfig",
     "labeling",
     "mlassist",
 ]
@@ -69,7 +87,16 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+    # Last, so it sees a view's exceptions first: a lost database connection becomes a 503.
+    "annotator.middleware.DatabaseUnavailableMiddleware",
 ]
+
+# Security headers (SecurityMiddleware, XFrameOptionsMiddleware); HSTS is set below in production.
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
 
 ROOT_URLCONF = "annotator.urls"
 WSGI_APPLICATION = "annotator.wsgi.application"
@@ -100,9 +127,54 @@ DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# Django's backend with a lock-out check before the password check (annotator/throttling.py).
+AUTHENTICATION_BACKENDS = ["annotator.throttling.LockoutModelBackend"]
+# Sign-in and token failures are counted in fixed windows of this many seconds.
+AUTH_FAILURE_WINDOW_SECONDS = env.int("AUTH_FAILURE_WINDOW_SECONDS", default=15 * 60)
+# Failed sign-ins for one user name from one address before that pair is locked out for the window.
+LOGIN_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
+# Failed sign-ins from one address, whatever the user names, before the address is locked out.
+LOGIN_FAILURE_LIMIT_PER_ADDRESS = env.int("LOGIN_FAILURE_LIMIT_PER_ADDRESS", default=30)
+# Requests with a wrong API token from one address before it gets 429 for the rest of the window.
+TOKEN_FAILURE_LIMIT = env.int("TOKEN_FAILURE_LIMIT", default=20)
+# API request rates (DRF's "N/second|minute|hour|day"; empty for none): anonymous per address, and
+# per signed-in user (high: the review grid and the workspace fetch many crops and masks at once).
+API_THROTTLE_ANON_RATE = env.str("API_THROTTLE_ANON_RATE", default="120/minute") or None
+API_THROTTLE_USER_RATE = env.str("API_THROTTLE_USER_RATE", default="3000/minute") or None
+# Proxies in front of gunicorn whose X-Forwarded-For entries are trusted to find a client's address
+# (throttling and lock-outs count per address: 0 behind a proxy would lump every user together).
+NUM_PROXIES = env.int("NUM_PROXIES", default=1 if PRODUCTION else 0)
+
+# Throttle counters and lock-outs must be shared by every web process in production: Redis (better a
+# database of its own, e.g. redis://redis:6379/1; by default the broker's Redis, whose keys Django's
+# prefixed ones do not meet). This process's memory when embedded (one web process).
+_default_cache = "locmemcache://"
+if PRODUCTION and env.str("CELERY_BROKER_URL").startswith(("redis://", "rediss://")):
+    _default_cache = env.str("CELERY_BROKER_URL")
+CACHES = {"default": env.cache("CACHE_URL", default=_default_cache)}
+
+# Content-Security-Policy (django-csp): only this origin's scripts, styles and frames; no inline
+# script or style anywhere (pages keep theirs in static/). Images may also be data:/blob: URLs (the
+# workspace's canvases and masks) and, on S3, the storage's signed URLs the API redirects to.
+_csp_img_src = ["'self'", "data:", "blob:"]
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "img-src": _csp_img_src,
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "frame-ancestors": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+    },
+}
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "project-list"
 LOGOUT_REDIRECT_URL = "login"
@@ -123,6 +195,13 @@ MEDIA_URL = "/media/"  # never served directly: files go out through permission-
 STORAGE_BACKEND = env.str("STORAGE_BACKEND", default="local")
 _default_storage = {"BACKEND": "django.core.files.storage.FileSystemStorage"}
 if STORAGE_BACKEND == "s3":
+    # Images are redirects to signed URLs on the storage's host: the CSP must let <img> load them.
+    # Virtual-hosted buckets are a subdomain of the endpoint.
+    _endpoint = env.str("AWS_S3_ENDPOINT_URL", default="") or "https://s3.amazonaws.com"
+    _scheme, _, _host = _endpoint.rstrip("/").partition("://")
+    _csp_img_src += [f"{_scheme}://{_host}", f"{_scheme}://*.{_host}"]
+    if not env.str("AWS_S3_ENDPOINT_URL", default=""):
+        _csp_img_src.append("https://*.amazonaws.com")  # regional hosts: bucket.s3.<region>.amazonaws.com
     _default_storage = {
         "BACKEND": "storages.backends.s3.S3Storage",
         "OPTIONS": {
@@ -252,8 +331,12 @@ PRUNE_EVERY_MINUTES = env.int("PRUNE_EVERY_MINUTES", default=60)
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.SessionAuthentication",
-        "rest_framework.authentication.TokenAuthentication",
+        # Wrong tokens are counted per address: past TOKEN_FAILURE_LIMIT, 429 (annotator/throttling.py).
+        "annotator.throttling.ThrottledTokenAuthentication",
     ],
+    # Rates are the API_THROTTLE_* settings, read at each request.
+    "DEFAULT_THROTTLE_CLASSES": ["annotator.throttling.AnonThrottle", "annotator.throttling.UserThrottle"],
+    "NUM_PROXIES": NUM_PROXIES,
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],

@@ -1,6 +1,8 @@
 // The side panel: classes, tags, proposals count and the list of objects, kept in step with the
 // canvas selection. The object list is rebuilt only when annotations change, and capped.
 
+import { paintColors } from "../labeling/page.js";
+
 const MAX_ROWS = 1000;
 const esc = (s) => String(s).replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" })[c]);
 
@@ -35,8 +37,9 @@ export class Panel {
   renderClasses() {
     const ws = this.ws;
     this.classesEl.innerHTML = ws.classes.map((c) =>
-      `<li data-class="${c.id}" class="${c.id === ws.activeClass ? "active" : ""}"><span class="swatch" style="--c:${esc(c.color)}"></span>${esc(c.name)}<kbd>${esc(c.hotkey || "")}</kbd></li>`
+      `<li data-class="${c.id}" class="${c.id === ws.activeClass ? "active" : ""}"><span class="swatch" data-color="${esc(c.color)}"></span>${esc(c.name)}<kbd>${esc(c.hotkey || "")}</kbd></li>`
     ).join("");
+    paintColors(this.classesEl);
   }
 
   /** Rebuild lists soon (once per burst of changes). */
@@ -61,9 +64,10 @@ export class Panel {
         const on = tags.find((t) => t.label_class === c.id && t.state === "accepted");
         const prop = tags.find((t) => t.label_class === c.id && t.state === "proposed");
         return `<li data-tag-class="${c.id}" class="${on ? "on" : ""}"><label><input type="checkbox" data-tag="${c.id}" ${on ? "checked" : ""}>` +
-          `<span class="swatch" style="--c:${esc(c.color)}"></span>${esc(c.name)}` +
+          `<span class="swatch" data-color="${esc(c.color)}"></span>${esc(c.name)}` +
           `${prop ? ` <em class="muted">proposed ${prop.score != null ? prop.score.toFixed(2) : ""}</em>` : ""}<kbd>${esc(c.hotkey || "")}</kbd></label></li>`;
       }).join("");
+      paintColors(this.tagsEl);
     }
     document.getElementById("ws-proposal-count").textContent = `${proposals} waiting`;
     document.getElementById("ws-object-count").textContent = `(${objects.length})`;
@@ -72,12 +76,13 @@ export class Panel {
     objects.slice(0, MAX_ROWS).forEach((a) => {
       const p = a.state === "proposed";
       html.push(`<li data-cid="${a.cid}" data-id="${a.id ?? ""}" data-kind="${a.kind}" data-state="${a.state}" class="${p ? "proposed" : ""} ${a.hidden ? "hidden-shape" : ""}">` +
-        `<span class="swatch" style="--c:${esc(ws.colorOf(a.label_class))}"></span>${esc(a.kind)} · ${esc(ws.nameOf(a.label_class))}` +
+        `<span class="swatch" data-color="${esc(ws.colorOf(a.label_class))}"></span>${esc(a.kind)} · ${esc(ws.nameOf(a.label_class))}` +
         `${p ? `<span class="score">${a.score != null ? a.score.toFixed(2) : ""}</span><button type="button" data-act="accept" title="Accept (A)">✓</button><button type="button" data-act="reject" title="Reject (R)">✗</button>` : ""}` +
         `<button type="button" data-act="hide" title="Hide / show (H)">${a.hidden ? "show" : "hide"}</button></li>`);
     });
     if (objects.length > MAX_ROWS) html.push(`<li class="muted">… and ${objects.length - MAX_ROWS} more</li>`);
     this.objectsEl.innerHTML = html.join("");
+    paintColors(this.objectsEl);
     for (const li of this.objectsEl.children) if (li.dataset.cid) this.rows.set(Number(li.dataset.cid), li);
     this.syncSelection();
   }

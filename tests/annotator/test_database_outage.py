@@ -1,0 +1,150 @@
+"""A database that goes away: the client gets a clear 503 (JSON under /api/), nothing is half-saved,
+and a retry succeeds once the database is back. Real HTTP against the live server, like users.
+
+On PostgreSQL the request's own connection is terminated (pg_terminate_backend) while it is in the
+middle of saving: after its annotation row is written, while it waits to write the audit event.
+On SQLite there is nothing to terminate; the equivalent outage is a writer holding the database
+past the busy timeout ("database is locked").
+"""
+
+import contextlib
+import threading
+import time
+
+import pytest
+import requests
+from django.db import connection, connections
+
+from labeling.models import Annotation, AnnotationEvent
+
+UNAVAILABLE = "The database is unavailable; try again."
+
+
+def _box(label_class):
+    return {"label_class": label_class.pk, "kind": "box", "geometry": {"x": 1, "y": 2, "w": 10, "h": 20}}
+
+
+@pytest.fixture
+def token_headers(annotator):
+    from rest_framework.authtoken.models import Token
+
+    return {"Authorization": f"Token {Token.objects.get_or_create(user=annotator)[0].key}"}
+
+
+def _raw_connection():
+    """A connection of our own to the test database, outside Django's (as a second client would be)."""
+    raw = connection.get_new_connection(connection.get_connection_params())
+    if connection.vendor == "postgresql":
+        raw.autocommit = True
+    return raw
+
+
+def _post_while_postgresql_terminates_it(url, body, headers):
+    """POST; once the request waits mid-save (its annotation written, its event not), kill its connection."""
+    blocker, killer = _raw_connection(), _raw_connection()
+    try:
+        locker = blocker.cursor()
+        locker.execute("BEGIN")
+        # Reads stay allowed; the request's INSERT of its audit event waits here, inside its transaction.
+        locker.execute("LOCK TABLE labeling_annotationevent IN EXCLUSIVE MODE")
+        result = {}
+        thread = threading.Thread(target=lambda: result.update(response=requests.post(url, json=body, headers=headers,
+                                                                                      timeout=120)))
+        thread.start()
+        cursor = killer.cursor()
+        deadline = time.monotonic() + 60  # only so that a broken test cannot hang the suite
+        terminated = 0
+        while not terminated:
+            assert time.monotonic() < deadline, "the request never reached the audit event insert"
+            cursor.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid() AND wait_event_type = 'Lock' "
+                "AND query LIKE 'INSERT INTO \"labeling_annotationevent\"%%'"
+            )
+            terminated = len(cursor.fetchall())
+            time.sleep(0.05)
+        locker.execute("ROLLBACK")
+        thread.join(timeout=120)
+        return result["response"]
+    finally:
+        blocker.close()
+        killer.close()
+
+
+def _post_while_sqlite_is_locked(url, body, headers):
+    """POST while another connection holds SQLite's write lock past the request's busy timeout."""
+    options = connections.settings["default"].setdefault("OPTIONS", {})
+    timeout = options.get("timeout")
+    options["timeout"] = 0.5  # the live server opens a connection per request: it gets this timeout
+    blocker = _raw_connection()
+    try:
+        blocker.execute("BEGIN IMMEDIATE")
+        return requests.post(url, json=body, headers=headers, timeout=120)
+    finally:
+        blocker.rollback()
+        blocker.close()
+        if timeout is None:
+            options.pop("timeout")
+        else:
+            options["timeout"] = timeout
+
+
+def test_a_save_cut_off_from_the_database_is_a_503_and_the_retry_succeeds(live_server, image, classes, token_headers):
+    url = f"{live_server.url}/api/images/{image.pk}/annotations/"
+    body = _box(classes[0])
+    if connection.vendor == "postgresql":
+        response = _post_while_postgresql_terminates_it(url, body, token_headers)
+    else:
+        response = _post_while_sqlite_is_locked(url, body, token_headers)
+
+    assert response.status_code == 503, response.text
+    assert response.headers["Content-Type"] == "application/json"
+    assert response.json()["detail"] == UNAVAILABLE
+    assert int(response.headers["Retry-After"]) > 0
+    # Nothing half-written: the annotation row the request had inserted went with its transaction.
+    assert not Annotation.objects.exists()
+    assert not AnnotationEvent.objects.exists()
+
+    retry = requests.post(url, json=body, headers=token_headers, timeout=60)
+    assert retry.status_code == 201, retry.text
+    assert Annotation.objects.count() == 1
+    assert AnnotationEvent.objects.filter(annotation_id=retry.json()["id"], action="create").count() == 1
+
+
+@contextlib.contextmanager
+def _database_down():
+    """New connections (the live server opens one per request) go to a database that is not there."""
+    settings_dict = connections.settings["default"]
+    saved = dict(settings_dict)
+    if settings_dict["ENGINE"].endswith("sqlite3"):
+        settings_dict["NAME"] = "/nonexistent-directory/annotator.sqlite3"
+    else:
+        settings_dict.update(HOST="127.0.0.1", PORT=1)  # nothing listens there: connection refused
+    try:
+        yield
+    finally:
+        settings_dict.clear()
+        settings_dict.update(saved)
+
+
+def test_with_the_database_down_the_api_answers_json_503_and_pages_html_503(live_server, token_headers, manager,
+                                                                             client):
+    client.force_login(manager)
+    browser = requests.Session()
+    browser.cookies.set("sessionid", client.cookies["sessionid"].value)
+
+    with _database_down():
+        api = requests.get(f"{live_server.url}/api/projects/", headers=token_headers, timeout=60)
+        page = browser.get(f"{live_server.url}/", timeout=60)
+        health = requests.get(f"{live_server.url}/health", timeout=60)
+
+    assert api.status_code == 503 and api.json() == {"detail": UNAVAILABLE, "errors": []}
+    assert page.status_code == 503 and "text/html" in page.headers["Content-Type"]
+    assert "The database is unavailable" in page.text
+    assert health.status_code == 503
+    assert health.json()["database"] == "unavailable"
+
+    # Back up: the same requests succeed.
+    assert requests.get(f"{live_server.url}/api/projects/", headers=token_headers, timeout=60).status_code == 200
+    assert browser.get(f"{live_server.url}/", timeout=60).status_code == 200
+    assert requests.get(f"{live_server.url}/health", timeout=60).json()["database"] == "ok"

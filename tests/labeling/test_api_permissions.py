@@ -2,7 +2,10 @@
 
 import pytest
 
-from ..factories import AnnotationFactory, upload
+from labeling.models import AnnotationEvent, Image
+from labeling.services.annotations import snapshot
+
+from ..factories import AnnotationFactory, ImageFactory, upload
 
 pytestmark = pytest.mark.django_db
 
@@ -14,10 +17,25 @@ def world(project, classes, image, manager, reviewer, annotator, outsider):
     human = AnnotationFactory(image=image, label_class=classes[0])
     proposal = AnnotationFactory(image=image, label_class=classes[1], origin="model", state="proposed", score=0.9)
     accepted = AnnotationFactory(image=image, label_class=classes[2], origin="model", state="accepted", score=0.8)
+    # The annotator accepted that proposal themself (so they may undo it); a reviewer rejected another.
+    _judged(accepted, annotator, "proposed")
+    judged = AnnotationFactory(image=image, label_class=classes[1], origin="model", state="rejected", score=0.6)
+    _judged(judged, reviewer, "proposed")
+    reviewed = ImageFactory(project=project, status="reviewed")
     return {
         "project": project, "image": image, "cls": classes[0], "human": human, "proposal": proposal, "accepted": accepted,
+        "judged": judged, "reviewed": reviewed,
         "users": {"manager": manager, "reviewer": reviewer, "annotator": annotator, "outsider": outsider},
     }
+
+
+def _judged(annotation, actor, before_state):
+    """Write the audit event of ``actor`` moving ``annotation`` from ``before_state`` to its state."""
+    after = snapshot(annotation)
+    AnnotationEvent.objects.create(
+        annotation_id=annotation.pk, project_id=annotation.image.project_id, image_id=annotation.image_id,
+        action=AnnotationEvent.Action.STATE, actor=actor, before={**after, "state": before_state}, after=after,
+    )
 
 
 def call(client, method, url, data=None, fmt="json"):
@@ -42,6 +60,8 @@ CASES = [
     ("get", "/api/images/{i}/thumbnail/", None, "annotator"),
     ("patch", "/api/images/{i}/", {"status": "done"}, "annotator"),
     ("patch", "/api/images/{i}/", {"status": "reviewed"}, "reviewer"),
+    ("patch", "/api/images/{v}/", {"status": "done"}, "reviewer"),  # take "reviewed" back
+    ("patch", "/api/images/{v}/", {"status": "in_progress"}, "reviewer"),
     ("get", "/api/images/{i}/annotations/", None, "annotator"),
     ("post", "/api/images/{i}/annotations/", {"label_class": "{c}", **BOX}, "annotator"),
     ("get", "/api/annotations/{a}/", None, "annotator"),
@@ -49,7 +69,13 @@ CASES = [
     ("patch", "/api/annotations/{a}/", {"version": 1, "geometry": {"x": 2, "y": 2, "w": 5, "h": 5}}, "annotator"),
     ("patch", "/api/annotations/{a}/", {"version": 1, "state": "rejected"}, "reviewer"),
     ("patch", "/api/annotations/{q}/", {"version": 1, "state": "accepted"}, "annotator"),
-    ("patch", "/api/annotations/{r}/", {"version": 1, "state": "proposed"}, "annotator"),  # undo an accept
+    ("patch", "/api/annotations/{r}/", {"version": 1, "state": "proposed"}, "annotator"),  # undo their own accept
+    ("patch", "/api/annotations/{j}/", {"version": 1, "state": "accepted"}, "reviewer"),  # overturn a reviewer
+    ("patch", "/api/annotations/{j}/", {"version": 1, "state": "proposed"}, "reviewer"),
+    ("get", "/api/projects/{p}/review/annotations/", None, "annotator"),
+    ("post", "/api/projects/{p}/annotations/bulk/", {"ids": ["{q}"], "versions": [1], "state": "rejected"}, "annotator"),
+    ("get", "/api/projects/{p}/jobs/", None, "annotator"),
+    ("get", "/api/projects/{p}/export/coco/", None, "manager"),
     ("delete", "/api/annotations/{a}/?version=1", None, "annotator"),
     ("delete", "/api/images/{i}/", None, "manager"),
     ("delete", "/api/projects/{p}/", None, "manager"),
@@ -59,18 +85,31 @@ RANK = {"annotator": 1, "reviewer": 2, "manager": 3}
 
 def _fill(template, world):
     ids = {"p": world["project"].pk, "i": world["image"].pk, "c": world["cls"].pk, "a": world["human"].pk,
-           "q": world["proposal"].pk, "r": world["accepted"].pk}
+           "q": world["proposal"].pk, "r": world["accepted"].pk, "j": world["judged"].pk, "v": world["reviewed"].pk}
     return template.format(**ids)
 
 
-@pytest.mark.parametrize("role", ["annotator", "reviewer", "manager", "outsider"])
+def _fill_body(value, world):
+    if isinstance(value, str) and value.startswith("{"):
+        return int(_fill(value, world))
+    if isinstance(value, dict):
+        return {k: _fill_body(v, world) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_fill_body(v, world) for v in value]
+    return value
+
+
+@pytest.mark.parametrize("role", ["annotator", "reviewer", "manager", "outsider", "anonymous"])
 @pytest.mark.parametrize("method,url,body,least", CASES, ids=[f"{c[0]} {c[1]} {c[2] or ''}" for c in CASES])
 def test_role_matrix(world, client_for, role, method, url, body, least):
-    client = client_for(world["users"][role])
-    if isinstance(body, dict):
-        body = {k: (int(_fill(v, world)) if isinstance(v, str) and v.startswith("{") else v) for k, v in body.items()}
-    response = call(client, method, _fill(url, world), body)
-    if role == "outsider":
+    from rest_framework.test import APIClient
+
+    client = APIClient() if role == "anonymous" else client_for(world["users"][role])
+    response = call(client, method, _fill(url, world), _fill_body(body, world))
+    if role == "anonymous":
+        assert response.status_code == 403, response.content
+        assert response.json()["detail"]
+    elif role == "outsider":
         assert response.status_code == 404, response.content
         assert response.json()["detail"]
     elif RANK[role] >= RANK[least]:
@@ -106,3 +145,44 @@ def test_only_managers_add_model_proposals(world, client_for):
     assert client_for(world["users"]["annotator"]).post(url, body, format="json").status_code == 403
     created = client_for(world["users"]["manager"]).post(url, body, format="json")
     assert created.status_code == 201 and created.json()["state"] == "proposed"
+
+
+def test_an_annotator_cannot_overturn_a_reviewers_rejection(project, classes, image, annotator, reviewer, client_for):
+    proposal = AnnotationFactory(image=image, label_class=classes[0], origin="model", state="proposed", score=0.9)
+    url = f"/api/annotations/{proposal.pk}/"
+    assert client_for(reviewer).patch(url, {"version": 1, "state": "rejected"}, format="json").status_code == 200
+    api = client_for(annotator)
+    for state in ("accepted", "proposed"):
+        refused = api.patch(url, {"version": 2, "state": state}, format="json")
+        assert refused.status_code == 403 and refused.json()["detail"]
+    bulk = api.post(f"/api/projects/{project.pk}/annotations/bulk/",
+                    {"ids": [proposal.pk], "versions": [2], "state": "accepted"}, format="json")
+    assert bulk.status_code == 403
+    proposal.refresh_from_db()
+    assert (proposal.state, proposal.version) == ("rejected", 2)
+
+
+def test_an_annotator_undoes_only_their_own_filtering(project, classes, image, annotator, client_for):
+    from ..factories import MembershipFactory, UserFactory
+
+    other = MembershipFactory(project=project, user=UserFactory(username="second-annotator"), role="annotator").user
+    proposal = AnnotationFactory(image=image, label_class=classes[0], origin="model", state="proposed", score=0.9)
+    url = f"/api/annotations/{proposal.pk}/"
+    assert client_for(annotator).patch(url, {"version": 1, "state": "rejected"}, format="json").status_code == 200
+    assert client_for(other).patch(url, {"version": 2, "state": "accepted"}, format="json").status_code == 403
+    undone = client_for(annotator).patch(url, {"version": 2, "state": "proposed"}, format="json")
+    assert undone.status_code == 200 and undone.json()["state"] == "proposed"
+    # Back to a proposal: anyone who labels may filter it again.
+    assert client_for(other).patch(url, {"version": 3, "state": "accepted"}, format="json").status_code == 200
+
+
+def test_only_reviewers_take_reviewed_back(project, annotator, reviewer, client_for):
+    image = ImageFactory(project=project)
+    url = f"/api/images/{image.pk}/"
+    assert client_for(annotator).patch(url, {"status": "done"}, format="json").json()["status"] == "done"
+    assert client_for(reviewer).patch(url, {"status": "reviewed"}, format="json").json()["status"] == "reviewed"
+    for status in ("done", "in_progress", "new"):
+        refused = client_for(annotator).patch(url, {"status": status}, format="json")
+        assert refused.status_code == 403 and "reviewed" in refused.json()["detail"]
+    assert Image.objects.get(pk=image.pk).status == "reviewed"
+    assert client_for(reviewer).patch(url, {"status": "in_progress"}, format="json").json()["status"] == "in_progress"

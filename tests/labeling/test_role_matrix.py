@@ -158,7 +158,7 @@ def _client(world, role, client_for):
         return APIClient()
     client = client_for(world["users"][role])
     # Pages use the session, the API the token.
-    client.force_login(world["users"][role], backend="django.contrib.auth.backends.ModelBackend")
+    client.force_login(world["users"][role])
     return client
 
 

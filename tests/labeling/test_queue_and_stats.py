@@ -73,3 +73,59 @@ def test_an_upload_queues_one_features_job(project, manager, client_for):
     api.post(f"/api/projects/{project.pk}/images/", {"files": [upload("a.png", color=(1, 2, 3))]})
     api.post(f"/api/projects/{project.pk}/images/", {"files": [upload("b.png", color=(4, 5, 6))]})
     assert Job.objects.filter(project=project, kind="features", state="queued").count() == 1
+
+
+def test_nobody_can_claim_the_whole_queue_by_skipping(project, annotator, reviewer, client_for):
+    images = [ImageFactory(project=project) for _ in range(5)]
+    greedy, other = client_for(annotator), client_for(reviewer)
+    url = f"/api/projects/{project.pk}/next-image/"
+    skipped = []
+    while True:
+        response = greedy.get(url + (f"?skip={','.join(map(str, skipped))}" if skipped else ""))
+        if response.status_code == 204:
+            break
+        skipped.append(response.json()["id"])
+        # Whatever they skipped through, they hold one image at most.
+        assert Image.objects.filter(project=project, claimed_by=annotator).count() == 1
+    assert sorted(skipped) == [i.pk for i in images]
+    assert not Image.objects.filter(claimed_by=annotator).exists()  # skipping the last one let it go too
+    # Everything the greedy one passed over is free for the next annotator, first image first.
+    assert other.get(url).json()["id"] == images[0].pk
+
+
+def test_asking_again_keeps_the_same_claim(project, annotator, client_for):
+    first, _ = ImageFactory(project=project), ImageFactory(project=project)
+    api = client_for(annotator)
+    url = f"/api/projects/{project.pk}/next-image/"
+    assert [api.get(url).json()["id"] for _ in range(3)] == [first.pk] * 3
+    assert list(Image.objects.filter(claimed_by=annotator).values_list("id", flat=True)) == [first.pk]
+
+
+def test_skip_keeps_its_last_hundred_ids_and_ignores_other_projects(project, annotator, client_for):
+    from labeling.services.images import MAX_SKIP
+
+    first, second = ImageFactory(project=project), ImageFactory(project=project)
+    elsewhere = ImageFactory()  # another project's image
+    api = client_for(annotator)
+    url = f"/api/projects/{project.pk}/next-image/"
+    filler = list(range(10**6, 10**6 + MAX_SKIP))
+    # `first` is named before the last MAX_SKIP ids: it no longer counts as skipped.
+    too_long = api.get(url + "?skip=" + ",".join(map(str, [first.pk, *filler])))
+    assert too_long.status_code == 200 and too_long.json()["id"] == first.pk
+    within = api.get(url + "?skip=" + ",".join(map(str, [*filler[1:], first.pk])))
+    assert within.json()["id"] == second.pk
+    # Ids of other projects change nothing: the same answer as without them.
+    assert api.get(url + f"?skip={elsewhere.pk}").json()["id"] == api.get(url).json()["id"] == second.pk
+    assert Image.objects.get(pk=elsewhere.pk).claimed_by is None
+
+
+def test_status_of_an_image_deleted_meanwhile_is_a_404(project, manager, client_for):
+    from labeling.services.images import image_delete, image_status_set
+
+    image = ImageFactory(project=project)
+    stale = Image.objects.get(pk=image.pk)  # loaded by a request that is still running
+    image_delete(image=image)
+    with pytest.raises(Image.DoesNotExist, match="deleted by someone else"):
+        image_status_set(image=stale, status="done")
+    with pytest.raises(Image.DoesNotExist, match="deleted by someone else"):
+        image_delete(image=stale)

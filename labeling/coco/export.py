@@ -11,13 +11,20 @@ Choices:
   also offered as CSV by ``tags_csv_stream``. Tag annotations are never COCO annotations.
 - Boxes: ``bbox`` with ``"segmentation": []`` (datumaro warns when the key is missing, and an
   empty list means "no shape" to it and to pycocotools), ``area = w * h``.
-- Polygons: one ring ``[[x1, y1, ...]]``, tight bbox, geometric (shoelace) area as in the
-  COCO 2017 files.
+- Polygons: one ring ``[[x1, y1, ...]]``, tight bbox, ``area`` = the pixels pycocotools
+  rasterises from that segmentation (what COCOeval's annToRLE + area() give), so ``area``
+  means the same thing for every shape. Rings are simple (labeling.geometry refuses crossing
+  ones), so the pixels are the shape the annotator drew.
 - Masks (``mask_format="rle"``): one annotation per instance with every part and hole, the
   stored compressed RLE, ``area`` = pixel count and ``bbox`` = pycocotools' tight box.
 - Masks (``mask_format="polygon"``): outer contours traced, every part in the one annotation;
-  holes cannot be expressed by COCO polygons (parts are a union) and are filled. A mask with
-  no traceable contour (e.g. a single pixel) falls back to RLE rather than being lost.
+  holes cannot be expressed by COCO polygons (parts are a union) and are filled; ``area`` is
+  that union's pixels. A mask with no traceable contour (e.g. a single pixel) falls back to
+  RLE rather than being lost.
+- File names are the database's, except in a zip with the images, where the service gives
+  ``safe_entry_names``: each image's entry under ``images/`` and its ``file_name`` agree.
+- CSV cells starting with ``= + - @``, a tab or a carriage return get a leading ``'``
+  (OWASP's advice against formula injection when the file is opened in a spreadsheet).
 - ``iscrowd`` is 0 unless the row says crowd; ``score`` is written only with
   ``include_scores`` and only for rows that have one.
 """
@@ -28,11 +35,12 @@ import csv
 import io
 import json
 import math
+import re
 from collections.abc import Iterable, Iterator
 from itertools import islice
 
 from .rows import AnnotationRow, CategoryRow, ImageRow
-from .shapes import RLE_BATCH, flat_bbox, rle_areas_bboxes, shoelace_area, trace_rle
+from .shapes import RLE_BATCH, flat_bbox, polygons_pixel_area, rle_areas_bboxes, trace_rle
 
 # C-accelerated JSON string quoting; the only escaping a file name or RLE string needs
 # (COCO RLE's alphabet includes the backslash).
@@ -92,7 +100,7 @@ def _polygons_json(row: AnnotationRow, parts: list[list[float]], include_scores:
     flat_all = parts[0] if len(parts) == 1 else [v for part in parts for v in part]
     _finite(sum(flat_all), row)
     x, y, w, h = flat_bbox(flat_all)
-    area = sum(shoelace_area(p) for p in parts)
+    area = polygons_pixel_area(parts)
     seg = "],[".join(",".join(map(repr, p)) for p in parts)
     return (
         f'{{"id":{int(row.id)},"image_id":{int(row.image_id)},"category_id":{int(row.category_id)},'
@@ -198,15 +206,56 @@ def coco_export_stream(
     yield b"]}\n"
 
 
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value: str) -> str:
+    """A cell a spreadsheet shows as text: a leading ' before = + - @ tab or CR (OWASP)."""
+    return "'" + value if value.startswith(_FORMULA_START) else value
+
+
 def tags_csv_stream(images: Iterable[ImageRow]) -> Iterator[bytes]:
     """Yield a UTF-8 CSV of image-level tags: header ``file_name,labels``, labels joined with ';'."""
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(["file_name", "labels"])
     for n, img in enumerate(images, 1):
-        writer.writerow([img.file_name, ";".join(img.tags)])
+        writer.writerow([csv_cell(img.file_name), csv_cell(";".join(img.tags))])
         if n % 4096 == 0:
             yield buf.getvalue().encode("utf-8")
             buf.seek(0)
             buf.truncate()
     yield buf.getvalue().encode("utf-8")
+
+
+_UNSAFE_NAME = re.compile(r'[\x00-\x1f\x7f<>:"|?*]')
+_MAX_NAME = 200
+
+
+def safe_entry_names(images: Iterable[tuple[int, str]]) -> dict[int, str]:
+    """Image id -> a file name safe and unique as an archive entry under one folder.
+
+    The base name only (no folders, ``..`` or absolute paths, whatever the separator), no
+    control or reserved characters, no leading dots; empty names become ``image-<id>``.
+    Names are unique ignoring case (archives are unpacked on case-insensitive file systems
+    too): the second ``a.png`` is ``a-2.png``, in the order given.
+    """
+    out: dict[int, str] = {}
+    taken: set[str] = set()
+    for image_id, name in images:
+        base = re.split(r"[\\/]", name)[-1]
+        base = _UNSAFE_NAME.sub("_", base).strip(" .")  # Windows drops trailing dots and spaces
+        if not base:
+            base = f"image-{image_id}"
+        stem, dot, ext = base.rpartition(".")
+        if not dot or not stem:
+            stem, ext = base, ""
+        ext = f".{ext}" if ext else ""
+        stem = stem[: _MAX_NAME - len(ext)]
+        candidate, n = stem + ext, 1
+        while candidate.lower() in taken:
+            n += 1
+            candidate = f"{stem}-{n}{ext}"
+        taken.add(candidate.lower())
+        out[image_id] = candidate
+    return out

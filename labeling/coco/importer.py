@@ -1,6 +1,6 @@
 """COCO instances import: a streamed, fully validated parse into plain rows (no ORM inside).
 
-The file is read once with ijson; each image, category and annotation is built and checked
+The file is read once, as a stream; each image, category and annotation is built and checked
 on its own, so memory follows the number of rows, not the file's text. References (image,
 category, RLE size against the image) are checked after the whole file is read, because a
 COCO file may list annotations before images. Every refusal is a ``CocoFormatError`` whose
@@ -16,48 +16,26 @@ Choices:
   compressed RLE. Empty masks, zero-area polygons and shapes outside the image are refused,
   as the server refuses them.
 - Image-level tags are read back from ``images[i].attributes.tags`` (our export's field).
+- Every shape then goes through the server's geometry rules (labeling.geometry: point limit,
+  simple polygons, masks covering exactly the image), named in COCO terms
+  (``annotations[4].segmentation[0]``), and masks get the outline the server stores.
+- ``score`` is read (and must be a number) but not kept: imported labels are the importer's,
+  and a label made by a person carries no score.
+- The JSON is read by ``labeling.coco.reader``: size and nesting depth capped while reading,
+  memory flat whatever the nesting.
 """
 
 from __future__ import annotations
 
-import io
 import math
 from typing import BinaryIO
 
-import ijson
-from ijson.backends import python as ijson_python
-from ijson.common import ObjectBuilder
-
+from ..geometry import RuleError, checked_geometry
+from .reader import CocoFormatError, read_document
 from .rows import CategoryRow, ImageRow, ParsedAnnotation, ParsedCoco
-from .shapes import compressed_rle_total, polygons_to_rle, shoelace_area, uncompressed_to_rle
+from .shapes import compressed_rle_total, polygons_to_rle, uncompressed_to_rle
 
-_RESCAN_LIMIT = 64 << 20  # re-read at most this much with the slow lexer to locate a JSON error
 _SECTIONS = ("categories", "images", "annotations")
-
-
-class CocoFormatError(ValueError):
-    """A refused COCO file; ``path`` names the element (``$`` is the whole document)."""
-
-    def __init__(self, path: str, detail: str):
-        super().__init__(f"{path}: {detail}")
-        self.path = path
-        self.detail = detail
-
-
-class _Limited:
-    """Counts bytes as ijson reads them and refuses the file past ``max_bytes``."""
-
-    def __init__(self, fp: BinaryIO, max_bytes: int):
-        self.fp, self.max_bytes, self.count = fp, max_bytes, 0
-
-    def read(self, n: int = -1) -> bytes:
-        data = self.fp.read(n if n is not None and n >= 0 else self.max_bytes + 1)
-        if isinstance(data, str):
-            raise CocoFormatError("$", "the file must be opened in binary mode")
-        self.count += len(data)
-        if self.count > self.max_bytes:
-            raise CocoFormatError("$", f"the file is larger than the limit of {self.max_bytes} bytes")
-        return data
 
 
 # --- small typed readers: each raises with the path of the value it was given -------------
@@ -156,6 +134,16 @@ def _rle(seg: dict, path: str) -> dict:
     return rle or uncompressed_to_rle(counts, h, w)
 
 
+def _on_one_line(flat: list[float]) -> bool:
+    """Whether every point lies on one line (or all are the same point)."""
+    x, y = flat[0::2], flat[1::2]
+    other = next((j for j in range(1, len(x)) if (x[j], y[j]) != (x[0], y[0])), None)
+    if other is None:
+        return True
+    dx, dy = x[other] - x[0], y[other] - y[0]
+    return all((x[j] - x[0]) * dy == (y[j] - y[0]) * dx for j in range(len(x)))
+
+
 def _polygon_parts(seg: list, path: str) -> list[list[float]]:
     parts = []
     for j, part in enumerate(seg):
@@ -165,7 +153,7 @@ def _polygon_parts(seg: list, path: str) -> list[list[float]]:
             raise CocoFormatError(where, f"has an odd number of coordinates ({len(flat)})")
         if len(flat) < 6:
             raise CocoFormatError(where, f"needs at least 3 points, got {len(flat) // 2}")
-        if shoelace_area(flat) == 0:
+        if _on_one_line(flat):  # not the shoelace area: a symmetric bow-tie's is 0 too (the rules name that)
             raise CocoFormatError(where, "encloses no area (all points on one line)")
         parts.append(flat)
     return parts
@@ -208,109 +196,58 @@ def _annotation(obj, path: str) -> tuple:
     return ann_id, image_id, category_id, kind, payload, bool(crowd), score
 
 
-def _geometry(kind: str, payload, img: ImageRow, path: str) -> tuple[str, dict]:
-    """Check a shape against its image and give it the server's geometry shape."""
+def _geometry(kind: str, payload, img: ImageRow, path: str, max_points: int) -> tuple[str, dict, dict | None]:
+    """Check a shape against its image with the server's rules; return (kind, geometry, outline)."""
     w, h = img.width, img.height
     if kind == "box":
         x, y, bw, bh = payload
         if x + bw > w or y + bh > h:
             raise CocoFormatError(f"{path}.bbox", f"{payload} reaches outside the {w}x{h} image")
-        return "box", {"x": x, "y": y, "w": bw, "h": bh}
-    if kind == "mask":
+        kind, geometry = "box", {"x": x, "y": y, "w": bw, "h": bh}
+    elif kind == "mask":
         if payload["size"] != [h, w]:
             raise CocoFormatError(
                 f"{path}.segmentation.size", f"is {payload['size']} but the image is [height, width] = [{h}, {w}]"
             )
-        return "mask", {"rle": payload}
-    parts = [payload] if kind == "polygon" else payload
-    for j, flat in enumerate(parts):
-        if min(flat) < 0 or max(flat[0::2]) > w or max(flat[1::2]) > h:
-            raise CocoFormatError(f"{path}.segmentation[{j}]", f"has points outside the {w}x{h} image")
-    if kind == "polygon":
-        return "polygon", {"points": [[payload[i], payload[i + 1]] for i in range(0, len(payload), 2)]}
-    return "mask", {"rle": polygons_to_rle(parts, h, w)}
-
-
-# --- streaming ----------------------------------------------------------------------------
-
-_OPEN = {"start_map", "start_array"}
-_CLOSE = {"end_map", "end_array"}
-
-
-def _value(events, event: str, value, where: list):
-    """Build the JSON value whose first event has just been read."""
-    if event not in _OPEN:
-        return value
-    builder = ObjectBuilder()
-    builder.event(event, value)
-    depth = 1
-    prefix = ""
-    try:
-        for prefix, event, value in events:
-            builder.event(event, value)
-            if event in _OPEN:
-                depth += 1
-            elif event in _CLOSE:
-                depth -= 1
-                if not depth:
-                    break
-    except ijson.JSONError:
-        # Name the key being read when the text broke, e.g. annotations[7].bbox.
-        inner = [p for p in prefix.split(".")[2:] if p != "item"]
-        where[0] += "".join(f".{p}" for p in inner)
-        raise
-    return builder.value
-
-
-def _walk(events, handlers: dict, seen: dict, where: list) -> dict:
-    """Dispatch the top-level keys; each list item goes to its handler as it is completed."""
-    _, event, _ = next(events)
-    if event != "start_map":
-        raise CocoFormatError("$", "must be a JSON object with images, annotations and categories")
-    info: dict = {}
-    for _, event, key in events:
-        if event == "end_map":
-            break
-        _, event, value = next(events)
-        where[0] = key
-        if key in handlers:
-            if event != "start_array":
-                raise CocoFormatError(key, "must be a list")
-            handle, index = handlers[key], 0
-            for _, event, value in events:
-                if event == "end_array":
-                    break
-                where[0] = f"{key}[{index}]"
-                handle(_value(events, event, value, where), where[0])
-                index += 1
-            seen[key] = True
+        geometry = {"rle": payload}
+    else:
+        parts = [payload] if kind == "polygon" else payload
+        for j, flat in enumerate(parts):
+            if min(flat) < 0 or max(flat[0::2]) > w or max(flat[1::2]) > h:
+                raise CocoFormatError(f"{path}.segmentation[{j}]", f"has points outside the {w}x{h} image")
+        if kind == "polygon":
+            geometry = {"points": [[payload[i], payload[i + 1]] for i in range(0, len(payload), 2)]}
         else:
-            value = _value(events, event, value, where)
-            if key == "info":
-                info = _object(value, "info")
-            elif key == "licenses" and not isinstance(value, list):
-                raise CocoFormatError("licenses", "must be a list")
-    return info
-
-
-def _json_position(fp: BinaryIO, start: int, read: int) -> str:
-    """Locate a JSON error exactly by re-reading (up to a limit) with ijson's pure-Python lexer."""
+            points = sum(len(flat) for flat in parts) // 2
+            if points > max_points:
+                raise CocoFormatError(f"{path}.segmentation", f"has {points} points; at most {max_points} are allowed.")
+            kind, geometry = "mask", {"rle": polygons_to_rle(parts, h, w)}
     try:
-        fp.seek(start)
-        data = fp.read(min(read, _RESCAN_LIMIT))
-        for _ in ijson_python.parse(io.BytesIO(data)):
-            pass
-    except ijson.IncompleteJSONError:
-        return f" at byte {len(data)} (the file ends too early)"
-    except ijson.JSONError as exc:
-        return f" at byte {str(exc).rsplit(' at ', 1)[-1]}"
-    except Exception:  # not seekable or unreadable: the path still names the element
-        return ""
-    return f" near byte {read}"
+        clean, outline = checked_geometry(kind, geometry, width=w, height=h, path="", max_points=max_points)
+    except RuleError as exc:
+        raise CocoFormatError(path + _coco_location(kind, exc.loc), exc.detail) from None
+    return kind, clean, outline
 
 
-def coco_parse(fp: BinaryIO, *, max_bytes: int) -> ParsedCoco:
+_BOX_FIELDS = {"x": 0, "y": 1, "w": 2, "h": 3}
+
+
+def _coco_location(kind: str, loc: tuple) -> str:
+    """Where in the COCO annotation a rule's location (relative to our geometry) is."""
+    if kind == "box":
+        return f".bbox[{_BOX_FIELDS[loc[0]]}]" if loc and loc[0] in _BOX_FIELDS else ".bbox"
+    if kind == "polygon":
+        if len(loc) >= 2 and loc[0] == "points":
+            return f".segmentation[0][{2 * loc[1] + (loc[2] if len(loc) > 2 else 0)}]"
+        return ".segmentation[0]"
+    return ".segmentation" + "".join(f".{part}" for part in loc[1:2])  # mask: ("rle", "counts") -> .counts
+
+
+def coco_parse(fp: BinaryIO, *, max_bytes: int, max_depth: int = 64, max_points: int = 10_000) -> ParsedCoco:
     """Read and validate a COCO instances file from a binary stream.
+
+    ``max_depth`` caps the nesting of arrays and objects (the document is level 1), checked
+    while reading; ``max_points`` is the polygon point limit (POLYGON_MAX_POINTS).
 
     Raises:
         CocoFormatError: the first problem found, with the path of the element.
@@ -352,16 +289,7 @@ def coco_parse(fp: BinaryIO, *, max_bytes: int) -> ParsedCoco:
 
     handlers = {"categories": on_category, "images": on_image, "annotations": on_annotation}
     seen: dict[str, bool] = {}
-    where = ["$"]
-    start = fp.tell() if fp.seekable() else 0
-    reader = _Limited(fp, max_bytes)
-    try:
-        info = _walk(ijson.parse(reader, use_float=True), handlers, seen, where)
-    except ijson.JSONError as exc:
-        reason = str(exc).splitlines()[0] if str(exc) else "incomplete JSON"
-        raise CocoFormatError(where[0], f"invalid JSON{_json_position(fp, start, reader.count)}: {reason}") from None
-    except StopIteration:
-        raise CocoFormatError("$", "the file is empty") from None
+    info = read_document(fp, handlers=handlers, seen=seen, max_bytes=max_bytes, max_depth=max_depth)
     for key in _SECTIONS:
         if key not in seen:
             raise CocoFormatError(key, "is required")
@@ -380,6 +308,6 @@ def coco_parse(fp: BinaryIO, *, max_bytes: int) -> ParsedCoco:
             raise CocoFormatError(f"{path}.image_id", f"no image has id {image_id}")
         if category_id not in cat_ids:
             raise CocoFormatError(f"{path}.category_id", f"no category has id {category_id}")
-        kind, geometry = _geometry(kind, payload, img, path)
-        annotations.append(ParsedAnnotation(ann_id, image_id, category_id, kind, geometry, crowd, score))
+        kind, geometry, outline = _geometry(kind, payload, img, path, max_points)
+        annotations.append(ParsedAnnotation(ann_id, image_id, category_id, kind, geometry, crowd, score, outline))
     return ParsedCoco(info=info, categories=categories, images=images, annotations=annotations)

@@ -67,6 +67,7 @@ class ParsedAnnotation:
     geometry: dict
     iscrowd: bool = False
     score: float | None = None
+    outline: dict | None = None  # masks: what previews draw, traced once (labeling.geometry.mask_outline)
 
 
 @dataclass(frozen=True, slots=True)

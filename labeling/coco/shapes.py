@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import math
 from operator import mul
 
 import numpy as np
 from pycocotools import mask as mask_api
+
+from ..geometry import compressed_rle_total  # noqa: F401  (re-exported: the importer's name for it)
 
 # pycocotools 2.0.11's area()/toBbox() overflow a uint8 with 256 or more RLEs in one call.
 RLE_BATCH = 255
@@ -20,6 +23,19 @@ def shoelace_area(flat: list[float]) -> float:
     xs, ys = flat[0::2], flat[1::2]
     xs2, ys2 = xs[1:] + xs[:1], ys[1:] + ys[:1]
     return abs(sum(map(mul, xs, ys2)) - sum(map(mul, xs2, ys))) / 2.0
+
+
+def polygons_pixel_area(parts: list[list[float]]) -> int:
+    """Pixels of the union of flat polygon parts as pycocotools rasterises them: COCO's ``area``.
+
+    Exactly what COCO's annToRLE + area() give for the exported segmentation. For points
+    inside the image the result does not depend on the canvas (a ring reaching x = width
+    covers columns up to width - 1), so the canvas is just large enough for the points.
+    """
+    height = int(math.ceil(max(max(p[1::2]) for p in parts))) + 1
+    width = int(math.ceil(max(max(p[0::2]) for p in parts))) + 1
+    rles = mask_api.frPyObjects(parts, height, width)
+    return int(mask_api.area(mask_api.merge(rles) if len(rles) > 1 else rles[0]))
 
 
 def flat_bbox(flat: list[float]) -> tuple[float, float, float, float]:
@@ -82,40 +98,3 @@ def uncompressed_to_rle(counts: list[int], height: int, width: int) -> dict:
     """Compress an uncompressed (list) RLE with pycocotools."""
     rle = mask_api.frPyObjects({"size": [height, width], "counts": counts}, height, width)
     return {"size": [height, width], "counts": rle["counts"].decode("ascii")}
-
-
-def compressed_rle_total(counts: str) -> tuple[int, int]:
-    """(pixels covered by all runs, pixels set) of a COCO compressed RLE string.
-
-    Mirrors pycocotools' rleFrString (5 bits a character, 0x20 continues a number, 0x10 on
-    the last character is the sign, runs after the third are deltas from the run two back),
-    vectorised, so that a corrupt string is refused before it reaches C code that trusts it.
-    Raises ValueError on a character outside the alphabet, a truncated or oversized number,
-    or a run outside 0..2**32-1.
-    """
-    try:
-        c = np.frombuffer(counts.encode("ascii"), np.uint8).astype(np.int64) - 48
-    except UnicodeEncodeError:
-        raise ValueError("has a non-ASCII character") from None
-    if not len(c):
-        raise ValueError("is empty")
-    bad = np.flatnonzero((c < 0) | (c > 63))
-    if len(bad):
-        raise ValueError(f"character {counts[bad[0]]!r} at {bad[0]} is not in the COCO RLE alphabet")
-    more = (c & 0x20) != 0
-    if more[-1]:
-        raise ValueError("truncated run length at the end")
-    ends = np.flatnonzero(~more)
-    starts = np.concatenate(([0], ends[:-1] + 1))
-    k = np.arange(len(c)) - np.repeat(starts, ends - starts + 1)  # position within its number
-    if k.max() > 6:  # 7 characters carry 35 bits, more than any uint32 run needs
-        raise ValueError("has a run length too large for pycocotools")
-    x = np.add.reduceat((c & 0x1F) << (5 * k), starts)
-    negative = (c[ends] & 0x10) != 0
-    x[negative] -= np.left_shift(1, 5 * (k[ends][negative] + 1))
-    runs = x.copy()
-    runs[2::2] = np.cumsum(x[2::2])
-    runs[1::2] = np.cumsum(x[1::2])
-    if runs.min() < 0 or runs.max() >= 1 << 32:
-        raise ValueError(f"run {int(np.flatnonzero((runs < 0) | (runs >= 1 << 32))[0])} is out of range")
-    return int(runs.sum()), int(runs[1::2].sum())

@@ -10,12 +10,13 @@ from datetime import datetime, timezone
 from django.conf import settings
 from django.core.files import File
 from django.core.files.storage import default_storage
-from django.db import transaction
+from django.db import IntegrityError, transaction
 
-from ..coco.export import coco_export_stream, tags_csv_stream
+from ..coco.export import coco_export_stream, safe_entry_names, tags_csv_stream
 from ..coco.importer import CocoFormatError, coco_parse
 from ..coco.rows import AnnotationRow, CategoryRow, ImageRow
 from ..models import Annotation, AnnotationEvent, Image, Project
+from ..rules import RuleError, TagItem, tags_check
 from .images import image_upload
 from .jobs import job_progress, job_succeed
 from .projects import label_class_create
@@ -29,8 +30,12 @@ def _category_ids(project: Project) -> dict[int, int]:
     return {class_id: n for n, class_id in enumerate(ids, 1)}
 
 
-def _images(project, image_ids, states, names) -> Iterator[ImageRow]:
-    """Images in id order, each with its image-level tags (merged from one ordered tag query)."""
+def _images(project, image_ids, states, names, file_names=None) -> Iterator[ImageRow]:
+    """Images in id order, each with its image-level tags (merged from one ordered tag query).
+
+    ``file_names`` (a zip export's entry names by image id) replace the stored names; images
+    without one (uploaded after the names were chosen) are left out.
+    """
     images = project.images.order_by("id")
     tags = Annotation.objects.filter(image__project=project, kind="tag", state__in=states).order_by("image_id", "id")
     if image_ids:
@@ -45,10 +50,14 @@ def _images(project, image_ids, states, names) -> Iterator[ImageRow]:
             if pending[0] == image_id:
                 names_here.append(names[pending[1]])
             pending = next(tag_rows, None)
+        if file_names is not None:
+            if image_id not in file_names:
+                continue
+            file_name = file_names[image_id]
         yield ImageRow(id=image_id, file_name=file_name, width=width, height=height, tags=tuple(names_here))
 
 
-def _annotations(project, image_ids, states, category_ids) -> Iterator[AnnotationRow]:
+def _annotations(project, image_ids, states, category_ids, file_names=None) -> Iterator[AnnotationRow]:
     rows = Annotation.objects.filter(image__project=project, state__in=states).exclude(kind="tag").order_by("id")
     if image_ids:
         rows = rows.filter(image_id__in=image_ids)
@@ -56,6 +65,8 @@ def _annotations(project, image_ids, states, category_ids) -> Iterator[Annotatio
     for pk, image_id, class_id, kind, geometry, iscrowd, score, state in rows.values_list(*fields).iterator(
         chunk_size=5000
     ):
+        if file_names is not None and image_id not in file_names:
+            continue
         yield AnnotationRow(
             id=pk, image_id=image_id, category_id=category_ids[class_id], kind=kind, geometry=geometry,
             iscrowd=iscrowd, score=score, state=state,
@@ -63,9 +74,12 @@ def _annotations(project, image_ids, states, category_ids) -> Iterator[Annotatio
 
 
 def coco_export_chunks(
-    *, project: Project, states=("accepted",), mask_format: str = "rle", image_ids=None
+    *, project: Project, states=("accepted",), mask_format: str = "rle", image_ids=None, file_names=None
 ) -> Iterator[bytes]:
-    """The project as a COCO instances document, as a stream of byte chunks (never whole in memory)."""
+    """The project as a COCO instances document, as a stream of byte chunks (never whole in memory).
+
+    ``file_names``: image id -> the name to write (a zip's entries); only those images.
+    """
     category_ids = _category_ids(project)
     names = dict(project.label_classes.values_list("id", "name"))
     categories = [CategoryRow(id=category_ids[pk], name=names[pk]) for pk in category_ids]
@@ -79,8 +93,8 @@ def coco_export_chunks(
     return coco_export_stream(
         info=info,
         categories=categories,
-        images=_images(project, image_ids, states, names),
-        annotations=_annotations(project, image_ids, states, category_ids),
+        images=_images(project, image_ids, states, names, file_names),
+        annotations=_annotations(project, image_ids, states, category_ids, file_names),
         mask_format=mask_format,
         include_scores="proposed" in states,
     )
@@ -134,9 +148,11 @@ def _temp_dir() -> str:
     return path
 
 
-def _write_json(out, project, states, mask_format, image_ids, job_id, total) -> None:
+def _write_json(out, project, states, mask_format, image_ids, job_id, total, file_names=None) -> None:
     written = 0
-    for chunk in coco_export_chunks(project=project, states=states, mask_format=mask_format, image_ids=image_ids):
+    for chunk in coco_export_chunks(
+        project=project, states=states, mask_format=mask_format, image_ids=image_ids, file_names=file_names
+    ):
         out.write(chunk)
         written += chunk.count(b'"category_id"')
         if job_id:
@@ -144,15 +160,26 @@ def _write_json(out, project, states, mask_format, image_ids, job_id, total) -> 
 
 
 def _write_zip(out, project, states, mask_format, image_ids, job_id, total) -> None:
+    """The JSON and the images, each under a safe, unique entry name that its ``file_name`` repeats.
+
+    Stored names may hold folders, ``..``, absolute paths or duplicates (two uploads of one
+    name): as zip entries those would unpack outside the folder or overwrite each other.
+    """
+    images = project.images.order_by("id")
+    if image_ids:
+        images = images.filter(pk__in=image_ids)
+    entry_names = safe_entry_names(images.values_list("id", "file_name").iterator(chunk_size=5000))
     with zipfile.ZipFile(out, "w", zipfile.ZIP_STORED) as archive:
         with archive.open("annotations/instances_default.json", "w", force_zip64=True) as member:
-            _write_json(member, project, states, mask_format, image_ids, None, total)
-        images = project.images.order_by("id")
-        if image_ids:
-            images = images.filter(pk__in=image_ids)
-        count = images.count() or 1
-        for n, image in enumerate(images.iterator(chunk_size=500), 1):
-            with image.file.open("rb") as src, archive.open(f"images/{image.file_name}", "w", force_zip64=True) as dst:
+            _write_json(member, project, states, mask_format, image_ids, None, total, entry_names)
+        count = len(entry_names) or 1
+        n = 0
+        for image in images.iterator(chunk_size=500):
+            if image.pk not in entry_names:  # uploaded after the names were chosen: not in the JSON either
+                continue
+            n += 1
+            name = f"images/{entry_names[image.pk]}"
+            with image.file.open("rb") as src, archive.open(name, "w", force_zip64=True) as dst:
                 for block in iter(lambda: src.read(1 << 20), b""):
                     dst.write(block)
             if job_id:
@@ -173,7 +200,10 @@ def coco_import(*, project: Project, user, coco_file, images_zip=None, job_id=No
     (images stored from the zip are removed again).
     """
     try:
-        parsed = coco_parse(coco_file, max_bytes=settings.COCO_IMPORT_MAX_BYTES)
+        parsed = coco_parse(
+            coco_file, max_bytes=settings.COCO_IMPORT_MAX_BYTES, max_depth=getattr(settings, "JSON_MAX_DEPTH", 64),
+            max_points=settings.POLYGON_MAX_POINTS,
+        )
     except CocoFormatError as exc:
         raise CocoImportError(exc.path, exc.detail) from None
     if job_id:
@@ -232,22 +262,28 @@ def _store_parsed(project, user, parsed, images_zip, stored_files) -> dict:
         rows.append(
             Annotation(
                 image_id=image_map[annotation.image_id][0], label_class_id=class_map[annotation.category_id],
-                kind=annotation.kind, geometry=annotation.geometry, iscrowd=annotation.iscrowd,
+                kind=annotation.kind, geometry=annotation.geometry, outline=annotation.outline, iscrowd=annotation.iscrowd,
                 origin=Annotation.Origin.HUMAN, state=Annotation.State.ACCEPTED, created_by=user, updated_by=user,
             )
         )
+    tags = []
     for pk, image, i in image_map.values():
         if image.tags and "tag" not in kinds_used:
             raise CocoImportError(f"images[{i}].attributes.tags", "Image tags, but this project does not use tags.")
-        for tag in image.tags:
+        for k, tag in enumerate(image.tags):
             if tag not in classes:
                 classes[tag] = label_class_create(project=project, name=tag)
                 created_classes.append(tag)
+            tags.append(TagItem(f"images[{i}].attributes.tags[{k}]", pk, classes[tag].pk, tag, f"Image {image.file_name!r}"))
             rows.append(
                 Annotation(image_id=pk, label_class_id=classes[tag].pk, kind="tag", geometry={},
                            created_by=user, updated_by=user)
             )
-    created = Annotation.objects.bulk_create(rows, batch_size=5000)
+    _check_tags(project, tags)
+    try:
+        created = Annotation.objects.bulk_create(rows, batch_size=5000)
+    except IntegrityError as exc:  # the rules above should have said why; never a 500
+        raise CocoImportError("annotations", f"Refused by the database: {exc}") from None
     AnnotationEvent.objects.bulk_create(
         (
             AnnotationEvent(
@@ -263,6 +299,21 @@ def _store_parsed(project, user, parsed, images_zip, stored_files) -> dict:
     )
     return {"annotations": len(created), "images": len(image_map), "classes_created": created_classes}
 
+
+def _check_tags(project, tags: list[TagItem]) -> None:
+    """The tag rules (labeling.rules.tags_check) against the tags the images already have."""
+    if not tags:
+        return
+    existing: dict[int, dict[int, str]] = {}
+    rows = Annotation.objects.filter(
+        image_id__in={t.image for t in tags}, kind="tag", state=Annotation.State.ACCEPTED
+    ).values_list("image_id", "label_class_id", "label_class__name")
+    for image_id, class_id, name in rows:
+        existing.setdefault(image_id, {})[class_id] = name
+    try:
+        tags_check(multilabel=project.multilabel, existing=existing, new=tags)
+    except RuleError as exc:
+        raise CocoImportError(exc.path, exc.detail) from None
 
 
 def coco_export_start(*, project: Project, user, options: dict):

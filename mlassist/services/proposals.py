@@ -6,16 +6,20 @@ annotations are never touched. Images that already hold proposals of the serving
 are skipped, so a redelivered task does not repeat work.
 """
 
+import logging
+
 import numpy as np
 from django.db import transaction
 from django.db.models import Exists, OuterRef
 
 from labeling.models import Annotation, Project
+from labeling.rules import KINDS, RuleError, annotation_check
 
 from ..models import ImageUncertainty, ModelVersion
 from .features import backbone_config, features_compute, features_of
 
 BATCH = 256
+logger = logging.getLogger(__name__)
 
 def images_to_propose(*, project: Project, image_ids=None):
     human = Annotation.objects.filter(image=OuterRef("pk"), origin=Annotation.Origin.HUMAN)
@@ -43,7 +47,7 @@ def proposals_refresh(*, project: Project, image_ids=None, progress=None) -> int
         if not chunk:
             continue
         ids = [i for i, _, _ in chunk]
-        rows: list[Annotation] = []
+        rows: list[tuple] = []
         margins: dict[int, tuple[float, ModelVersion]] = {}
         if "classifier" in loaded:
             version, model = loaded["classifier"]
@@ -72,8 +76,7 @@ def proposals_refresh(*, project: Project, image_ids=None, progress=None) -> int
                     geometry = _box(p.bbox, w, h) if kind == "box" else {"rle": p.rle}
                     if geometry:
                         rows.append(_row(image_id, version, kind, geometry, p.class_index, p.score))
-        for row in rows:
-            row.label_class_id = loaded[_head_of(row.kind)][0].class_ids[row.label_class_id]
+        rows = _checked(rows, loaded, {i: (w, h) for i, w, h in chunk}, project.kinds)
         with transaction.atomic():
             Annotation.objects.filter(image_id__in=ids, origin=Annotation.Origin.MODEL,
                                       state=Annotation.State.PROPOSED).delete()
@@ -90,11 +93,36 @@ def proposals_refresh(*, project: Project, image_ids=None, progress=None) -> int
 def _head_of(kind: str) -> str:
     return {"tag": "classifier", "box": "detector", "mask": "segmenter"}[kind]
 
-def _row(image_id, version, kind, geometry, class_index, score) -> Annotation:
-    # label_class_id holds the head's class index until mapped to the class id above.
-    return Annotation(image_id=image_id, label_class_id=class_index, kind=kind, geometry=geometry,
-                      origin=Annotation.Origin.MODEL, state=Annotation.State.PROPOSED,
-                      score=float(min(1.0, max(0.0, score))), model_version=version)
+def _row(image_id, version, kind, geometry, class_index, score) -> tuple:
+    # The head's class index, mapped to the class id by _checked.
+    return image_id, version, kind, geometry, class_index, float(min(1.0, max(0.0, score)))
+
+def _checked(raw: list[tuple], loaded: dict, sizes: dict, kinds) -> list[Annotation]:
+    """The model's output through the annotation rules; anything they refuse is left out and logged."""
+    rows = []
+    for image_id, version, kind, geometry, class_index, score in raw:
+        width, height = sizes[image_id]
+        try:
+            rows.append(proposal_annotation(
+                image_id=image_id, width=width, height=height, model_version=version, kind=kind, geometry=geometry,
+                label_class_id=loaded[_head_of(kind)][0].class_ids[class_index], score=score, kinds=kinds,
+            ))
+        except RuleError as exc:
+            logger.warning("Proposal of version %s for image %s left out: %s", version.pk, image_id, exc)
+    return rows
+
+def proposal_annotation(*, image_id: int, width: int, height: int, model_version, kind: str, geometry,
+                        label_class_id: int, score: float, kinds=KINDS) -> Annotation:
+    """One proposal, unsaved, after the same rules as every other label (labeling.rules).
+
+    Raises RuleError naming the field (``geometry.rle.counts``...). Masks get their stored
+    outline here, so the review grid never decodes them.
+    """
+    checked = annotation_check(kind=kind, geometry=geometry, width=width, height=height, kinds=kinds,
+                               origin=Annotation.Origin.MODEL, state=Annotation.State.PROPOSED, score=score)
+    return Annotation(image_id=image_id, label_class_id=label_class_id, kind=checked.kind, geometry=checked.geometry,
+                      outline=checked.outline, origin=checked.origin, state=checked.state, score=checked.score,
+                      model_version=model_version)
 
 def _box(bbox, width, height) -> dict | None:
     """A predicted box kept inside the image (the model's output, not a person's input, is clamped)."""

@@ -36,13 +36,50 @@ def test_box_is_bbox_only(exported):
     assert "score" not in box
 
 
-def test_polygon_has_tight_box_and_shoelace_area(exported):
+def test_polygon_has_tight_box_and_pixel_area(exported):
     poly = by_id(exported)[2]
     assert poly["segmentation"] == [[1.0, 1.0, 20.5, 2.0, 18.0, 30.0, 3.0, 25.0]]
     assert poly["bbox"] == [1.0, 1.0, 19.5, 29.0]
-    xs, ys = [1, 20.5, 18, 3], [1, 2, 30, 25]
-    expected = abs(sum(xs[i] * ys[i - 3] - xs[i - 3] * ys[i] for i in range(4))) / 2
-    assert poly["area"] == pytest.approx(expected)
+    # The pixels pycocotools rasterises (448), not the shoelace value (449.25).
+    assert poly["area"] == int(mask_api.area(mask_api.frPyObjects(poly["segmentation"], 48, 64)[0])) == 448
+
+
+@pytest.mark.parametrize("mask_format", ["rle", "polygon"])
+def test_every_area_is_what_pycocotools_computes_from_the_exported_segmentation(mask_format):
+    from pycocotools.coco import COCO
+
+    doc = json.loads(export_bytes(mask_format=mask_format))
+    coco = COCO()
+    coco.dataset = doc
+    coco.createIndex()
+    for ann in doc["annotations"]:
+        if ann["segmentation"]:
+            assert ann["area"] == int(mask_api.area(coco.annToRLE(ann))), ann["id"]
+        else:
+            assert ann["area"] == ann["bbox"][2] * ann["bbox"][3]
+
+
+def test_tags_csv_cells_cannot_be_formulas():
+    from labeling.coco.rows import ImageRow
+
+    rows = [ImageRow(1, "=HYPERLINK(\"http://x\")", 4, 4, tags=("+cmd", "ok")), ImageRow(2, "@a.png", 4, 4),
+            ImageRow(3, "-2+3.png", 4, 4, tags=("-x",)), ImageRow(4, "\tb.png", 4, 4), ImageRow(5, "plain.png", 4, 4)]
+    text = b"".join(tags_csv_stream(rows)).decode()
+    import csv
+    import io as _io
+
+    cells = list(csv.reader(_io.StringIO(text)))[1:]
+    assert cells == [["'=HYPERLINK(\"http://x\")", "'+cmd;ok"], ["'@a.png", ""], ["'-2+3.png", "'-x"],
+                     ["'\tb.png", ""], ["plain.png", ""]]
+
+
+def test_zip_entry_names_are_safe_and_unique():
+    from labeling.coco.export import safe_entry_names
+
+    names = safe_entry_names([(1, "a.png"), (2, "A.png"), (3, "../../../tmp/x.png"), (4, "/etc/cron.d/x.png"),
+                              (5, ".."), (6, "a\x07b.png"), (7, "c:\\w\\x.png"), (8, "a-2.png"), (9, ".bashrc")])
+    assert names == {1: "a.png", 2: "A-2.png", 3: "x.png", 4: "x-2.png", 5: "image-5", 6: "a_b.png",
+                     7: "x-3.png", 8: "a-2-2.png", 9: "bashrc"}
 
 
 @pytest.mark.parametrize(("ann_id", "mask"), [(4, ring_mask()), (5, two_part_mask())])

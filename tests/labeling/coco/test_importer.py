@@ -214,3 +214,74 @@ def test_compressed_rle_check_agrees_with_pycocotools():
         m = (rng.random((h, w)) < rng.random()).astype(np.uint8)
         counts = mask_api.encode(np.asfortranarray(m))["counts"].decode()
         assert compressed_rle_total(counts) == (h * w, int(m.sum()))
+
+
+# ---- nesting: refused early, in bounded memory ----
+
+
+def _peak_bytes(data: bytes) -> tuple[CocoFormatError, int]:
+    import tracemalloc
+
+    tracemalloc.start()
+    try:
+        with pytest.raises(CocoFormatError) as err:
+            coco_parse(io.BytesIO(data), max_bytes=LIMIT, max_depth=64)
+        return err.value, tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def test_400_kb_of_brackets_fails_fast_in_bounded_memory():
+    # The file that grew a web worker to 17.6 GB through ijson's per-event prefixes.
+    data = b'{"annotations": ' + b"[" * 400_000
+    err, peak = _peak_bytes(data)
+    assert err.path.startswith("annotations[0][0]") and "nested deeper than 64 levels" in err.detail
+    assert peak < 4 << 20
+
+
+@pytest.mark.parametrize("where", ["annotations", "info", "images"])
+def test_5000_levels_deep_anywhere_is_a_clear_error(where):
+    inner = "[" * 5000 + "]" * 5000
+    doc = base()
+    data = json.dumps(doc).encode().replace(b"{", b'{"%s": %s, ' % (where.encode(), inner.encode()), 1)
+    if where != "info":  # replace the real list: the deep one comes first
+        data = b'{"%s": [%s], ' % (where.encode(), inner.encode()) + json.dumps(
+            {k: v for k, v in doc.items() if k != where}).encode()[1:]
+    err, peak = _peak_bytes(data)
+    assert "nested deeper than 64 levels" in err.detail and err.path.startswith(where)
+    assert peak < 4 << 20
+
+
+def test_nesting_up_to_the_limit_is_read():
+    doc = base()
+    doc["info"] = {"deep": json.loads("[" * 61 + "]" * 61)}  # document 1, info 2, "deep" 3..63
+    assert parse(doc).info == doc["info"]
+    doc["info"] = {"deep": json.loads("[" * 63 + "]" * 63)}
+    with pytest.raises(CocoFormatError, match="nested deeper than 64"):
+        coco_parse(io.BytesIO(json.dumps(doc).encode()), max_bytes=LIMIT, max_depth=64)
+
+
+# ---- the server's geometry rules, named in COCO terms ----
+
+
+def test_polygon_point_limit_and_crossing_polygons():
+    doc = base()
+    doc["annotations"] = [{"id": 1, "image_id": 7, "category_id": 3,
+                           "segmentation": [[1, 1, 20, 1, 20, 20, 10, 25, 1, 20]]}]
+    with pytest.raises(CocoFormatError) as err:
+        coco_parse(io.BytesIO(json.dumps(doc).encode()), max_bytes=LIMIT, max_points=4)
+    assert err.value.path == "annotations[0].segmentation[0]" and "at most 4" in err.value.detail
+    doc["annotations"][0]["segmentation"] = [[10, 10, 40, 40, 40, 10, 10, 40]]
+    err = refused(doc)
+    assert err.path == "annotations[0].segmentation[0]" and "crosses itself" in err.detail
+    doc["annotations"][0]["segmentation"] = [[1, 1, 20, 1, 20, 20], [30, 30, 40, 30, 40, 40]] * 2
+    with pytest.raises(CocoFormatError) as err:  # several parts become one mask: their points count together
+        coco_parse(io.BytesIO(json.dumps(doc).encode()), max_bytes=LIMIT, max_points=10)
+    assert err.value.path == "annotations[0].segmentation" and "12 points" in err.value.detail
+
+
+def test_imported_masks_carry_their_outline():
+    parsed = coco_parse(io.BytesIO(export_bytes()), max_bytes=LIMIT)
+    masks = [a for a in parsed.annotations if a.kind == "mask"]
+    assert masks and all(a.outline and a.outline["polygons"] for a in masks)
+    assert all(a.outline is None for a in parsed.annotations if a.kind != "mask")

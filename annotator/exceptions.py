@@ -4,12 +4,17 @@ Every error is a JSON object with a human-readable ``detail``; validation errors
 ``errors``: a list of ``{"field": <name or JSON path>, "detail": <message>}``.
 """
 
+import logging
+
 from django.core.exceptions import ObjectDoesNotExist
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import DataError
 from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.views import exception_handler
+
+logger = logging.getLogger(__name__)
 
 
 def _flatten(detail, prefix=""):
@@ -33,7 +38,29 @@ def _flatten(detail, prefix=""):
     return [{"field": prefix, "detail": str(detail)}]
 
 
+def _client_error(exc):
+    """The request's own values are all that can cause these; a 400 saying so, not a 500.
+
+    The last line of defence, behind the parsers and serializers that should refuse such values
+    first, naming the field: a number too large for the database or for a float (SQLite refuses
+    integers past 64 bits), a value that does not fit its column (PostgreSQL's DataError), input
+    nested deeper than Python recurses. Logged with its traceback, so the missing check is found.
+    """
+    if isinstance(exc, RecursionError):
+        message = "The request is nested too deeply to read."
+    elif isinstance(exc, OverflowError):
+        message = "A number in the request is too large."
+    elif isinstance(exc, DataError):
+        reason = (str(exc).splitlines() or [type(exc).__name__])[0]  # e.g. "value too long for type ..."
+        message = f"A value in the request does not fit where it is stored: {reason}"
+    else:
+        return None
+    logger.warning("Refused with 400 by the API exception handler: %s", message, exc_info=exc)
+    return exceptions.ValidationError({"non_field_errors": [message]})
+
+
 def api_exception_handler(exc, context):
+    exc = _client_error(exc) or exc
     if isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(
             exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}

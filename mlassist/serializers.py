@@ -22,7 +22,11 @@ class ModelVersionSerializer(serializers.ModelSerializer):
 
 
 class ProposeSerializer(serializers.Serializer):
-    images = serializers.ListField(child=serializers.IntegerField(), required=False, allow_empty=True)
+    # Ids are positive 64-bit numbers: anything else is refused here, naming the item, before the
+    # database sees it (SQLite cannot even bind an integer past 64 bits: that was a 500).
+    images = serializers.ListField(
+        child=serializers.IntegerField(min_value=1, max_value=2**63 - 1), required=False, allow_empty=True
+    )
 
 
 class SuspiciousLabelSerializer(serializers.ModelSerializer):

@@ -58,3 +58,31 @@ class BoxMask(ImageScoped, APIView):
             image=self.image, box=data.validated_data["box"], strokes=data.validated_data["strokes"]
         )
         return Response(result)
+
+
+class SuperpixelsSerializer(drf.Serializer):
+    region = BoxSerializer(help_text="The part of the image to divide (usually the visible part), in image pixels.")
+
+
+class SuperpixelsResultSerializer(drf.Serializer):
+    x0 = drf.IntegerField()
+    y0 = drf.IntegerField()
+    x1 = drf.IntegerField()
+    y1 = drf.IntegerField()
+    rows = drf.IntegerField()
+    cols = drf.IntegerField()
+    count = drf.IntegerField()
+    labels = drf.CharField(help_text="base64 of little-endian uint16 labels, rows × cols, row-major.")
+    timing_ms = drf.DictField()
+
+
+class Superpixels(ImageScoped, APIView):
+    """SLIC superpixels of a region, for the superpixel brush (computed once per region)."""
+
+    project_actions = {"POST": ANNOTATE}
+
+    @extend_schema(request=SuperpixelsSerializer, responses=SuperpixelsResultSerializer)
+    def post(self, request, pk):
+        data = SuperpixelsSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        return Response(smart_services.smart_superpixels(image=self.image, region=data.validated_data["region"]))

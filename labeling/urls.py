@@ -33,6 +33,7 @@ api_urlpatterns = [
     path("projects/<int:project_id>/import/urls/", apis_urls.UrlImport.as_view(), name="api-import-urls"),
     path("jobs/<uuid:pk>/url-lines/", apis_urls.UrlImportLines.as_view(), name="api-job-url-lines"),
     path("images/<int:pk>/smart/box-mask/", apis_smart.BoxMask.as_view(), name="api-smart-box-mask"),
+    path("images/<int:pk>/smart/superpixels/", apis_smart.Superpixels.as_view(), name="api-smart-superpixels"),
 ]
 
 page_urlpatterns = [

@@ -8,6 +8,7 @@ next to the media folder (``SMART_CACHE_DIR``), opened memory-mapped: a request 
 rows of the level it needs, so an 8000-px image costs a few milliseconds after the first request.
 """
 
+import base64
 import os
 import tempfile
 import threading
@@ -23,6 +24,7 @@ from ..models import Image
 from ..smart.grabcut import Stroke, grabcut_box_to_mask
 from ..smart.pyramid import MIN_LEVEL_SIDE, Level, decode_levels, first_factor, level_shape
 from ..smart.rle import crop_mask_area, crop_mask_bbox, crop_mask_to_rle
+from ..smart.superpixels import slic_region
 
 # Larger images are refused by the smart tools (the workspace's other tools still work on them).
 DEFAULT_MAX_SIDE = 10_000
@@ -91,6 +93,23 @@ def _check_point(field: str, x: float, y: float, image: Image, errors: dict) -> 
         )
 
 
+def _check_box(name: str, box: dict, image: Image, errors: dict) -> tuple[float, float, float, float]:
+    """A box {x, y, w, h} inside the image with an area; errors name the field (``box.w``)."""
+    x, y, w, h = (float(box[k]) for k in ("x", "y", "w", "h"))
+    for key, value in (("w", w), ("h", h)):
+        if value <= 0:
+            errors[f"{name}.{key}"] = [f"The {name} must have an area: {key} is {value:g}."]
+    if x < 0 or x > image.width:
+        errors[f"{name}.x"] = [f"x = {x:g} is outside the image (0..{image.width})."]
+    if y < 0 or y > image.height:
+        errors[f"{name}.y"] = [f"y = {y:g} is outside the image (0..{image.height})."]
+    if f"{name}.w" not in errors and x + w > image.width + 1e-6:
+        errors[f"{name}.w"] = [f"The {name} ends at x = {x + w:g}, past the image's width {image.width}."]
+    if f"{name}.h" not in errors and y + h > image.height + 1e-6:
+        errors[f"{name}.h"] = [f"The {name} ends at y = {y + h:g}, past the image's height {image.height}."]
+    return x, y, w, h
+
+
 def smart_box_mask(*, image: Image, box: dict, strokes: list[dict]) -> dict:
     """The object in ``box`` as COCO RLE of the whole image, with its area and tight bbox.
 
@@ -99,18 +118,7 @@ def smart_box_mask(*, image: Image, box: dict, strokes: list[dict]) -> dict:
     """
     _check_image(image)
     errors: dict[str, list[str]] = {}
-    x, y, w, h = (float(box[k]) for k in ("x", "y", "w", "h"))
-    for name, value in (("w", w), ("h", h)):
-        if value <= 0:
-            errors[f"box.{name}"] = [f"The box must have an area: {name} is {value:g}."]
-    if x < 0 or x > image.width:
-        errors["box.x"] = [f"x = {x:g} is outside the image (0..{image.width})."]
-    if y < 0 or y > image.height:
-        errors["box.y"] = [f"y = {y:g} is outside the image (0..{image.height})."]
-    if "box.w" not in errors and x + w > image.width + 1e-6:
-        errors["box.w"] = [f"The box ends at x = {x + w:g}, past the image's width {image.width}."]
-    if "box.h" not in errors and y + h > image.height + 1e-6:
-        errors["box.h"] = [f"The box ends at y = {y + h:g}, past the image's height {image.height}."]
+    x, y, w, h = _check_box("box", box, image, errors)
     for i, stroke in enumerate(strokes):
         for j, (px, py) in enumerate(stroke["points"]):
             _check_point(f"strokes[{i}].points[{j}]", px, py, image, errors)
@@ -132,4 +140,26 @@ def smart_box_mask(*, image: Image, box: dict, strokes: list[dict]) -> dict:
         "bbox": crop_mask_bbox(crop),
         "timing_ms": {"levels": round((t1 - t0) * 1000, 1), "grabcut": round((t2 - t1) * 1000, 1),
                       "total": round((time.perf_counter() - t0) * 1000, 1)},
+    }
+
+
+def smart_superpixels(*, image: Image, region: dict) -> dict:
+    """SLIC superpixels of ``region`` ({x, y, w, h} in image pixels): a label grid over [x0, x1) × [y0, y1).
+
+    ``labels`` is base64 of little-endian uint16, ``rows`` × ``cols``, row-major; image pixel (X, Y)
+    has the label of cell (floor((Y - y0) · rows / (y1 - y0)), floor((X - x0) · cols / (x1 - x0))).
+    """
+    _check_image(image)
+    errors: dict[str, list[str]] = {}
+    x, y, w, h = _check_box("region", region, image, errors)
+    if errors:
+        raise ValidationError(errors)
+    t0 = time.perf_counter()
+    levels = image_levels(image=image)
+    (x0, y0, x1, y1), labels = slic_region(levels, width=image.width, height=image.height, region=(x, y, w, h))
+    return {
+        "x0": x0, "y0": y0, "x1": x1, "y1": y1, "rows": int(labels.shape[0]), "cols": int(labels.shape[1]),
+        "count": int(labels.max()) + 1,
+        "labels": base64.b64encode(labels.astype("<u2").tobytes()).decode("ascii"),
+        "timing_ms": {"total": round((time.perf_counter() - t0) * 1000, 1)},
     }

@@ -15,6 +15,7 @@ import { MaskTool } from "./tools/mask.js";
 import { PolygonTool } from "./tools/polygon.js";
 import { SelectTool } from "./tools/select.js";
 import { convertSelection, mergeSelection, splitSelection, subtractSelection } from "./tools/shapeops.js";
+import { SuperpixelTool } from "./tools/superpixel.js";
 import { WandTool } from "./tools/wand.js";
 
 const config = JSON.parse(document.getElementById("ws-config").textContent);
@@ -219,7 +220,7 @@ ws.panBy = (dx, dy) => { ws.view.pan(dx, dy); ws.renderer.viewChanged(); };
 ws.tools = {
   select: new SelectTool(ws), box: new BoxTool(ws), polygon: new PolygonTool(ws),
   brush: new MaskTool(ws, false), eraser: new MaskTool(ws, true),
-  smartbox: new BoxMaskTool(ws), wand: new WandTool(ws),
+  smartbox: new BoxMaskTool(ws), wand: new WandTool(ws), superpixel: new SuperpixelTool(ws),
   tag: { name: "tag", down() {}, move() {}, up() {} },
   pan: { name: "pan", down() {}, move() {}, up() {} },
 };
@@ -314,7 +315,7 @@ $("ws-opacity").addEventListener("input", (e) => setOpacity(Number(e.target.valu
 $("ws-radius")?.addEventListener("input", (e) => setRadius(Number(e.target.value)));
 $("ws-tolerance")?.addEventListener("input", (e) => ws.tools.wand.setTolerance(Number(e.target.value)));
 
-const TOOL_KEYS = { v: "select", b: "box", p: "polygon", m: "brush", e: "eraser", t: "tag", g: "smartbox", w: "wand" };
+const TOOL_KEYS = { v: "select", b: "box", p: "polygon", m: "brush", e: "eraser", t: "tag", g: "smartbox", w: "wand", u: "superpixel" };
 document.addEventListener("keydown", (e) => {
   const typing = e.target.closest?.("input, textarea, select") && e.target.type !== "range" && e.target.type !== "checkbox";
   if (typing) { if (e.key === "Escape") e.target.blur(); return; }

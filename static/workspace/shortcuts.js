@@ -5,6 +5,7 @@ export const SHORTCUTS = [
     ["V", "Select and edit"], ["B", "Box"], ["P", "Polygon"], ["M", "Mask brush"], ["E", "Mask eraser"],
     ["T", "Tags (class keys toggle tags)"], ["Space (hold) / middle drag", "Pan"],
     ["G", "Smart box: drag a box, get the object's mask"], ["W", "Magic wand: click a region of similar colour"],
+    ["U", "Superpixel brush: paint whole superpixels (Alt removes)"],
   ]],
   ["Classes", [
     ["1 – 9", "Active class; also changes the class of the selection"],

@@ -205,3 +205,32 @@ def test_smart_box_on_a_20000_px_image_says_why_it_cannot(signed_in, live_server
     drag(page, (1000, 100), (3000, 900))
     expect(page.locator("#ws-toast")).to_contain_text("image: The image is 20000×1000 pixels")
     assert stored(page, image) == []
+
+
+def test_superpixel_brush_paints_whole_superpixels(setup, live_server):
+    page, project, cls, image, truth = setup
+    open_ws(page, live_server, project, image)
+    page.keyboard.press("u")
+    page.mouse.move(*at(page, 80, 80))  # the first move asks for the view's superpixels
+    expect(page.locator("body")).to_have_attribute("data-superpixels", "ready", timeout=10000)
+    # Strokes across the disc's inside, a few pixels from its edge: whole superpixels fill it out.
+    ax, ay = at(page, 80, 80)
+    page.mouse.down()
+    for y in range(38, 124, 6):
+        half = max(0.0, (45**2 - (y - 80) ** 2)) ** 0.5 - 5
+        if half <= 0:
+            continue
+        for x in (80 - half, 80 + half):
+            page.mouse.move(*at(page, x, y), steps=4)
+    page.mouse.up()
+    saved(page)
+    [row] = stored(page, image)
+    assert row["kind"] == "mask"
+    assert iou(row["array"], truth["disc"]) >= 0.85
+    # Alt+drag removes superpixels from it.
+    page.keyboard.down("Alt")
+    drag(page, (60, 80), (100, 80))
+    page.keyboard.up("Alt")
+    saved(page)
+    [row] = stored(page, image)
+    assert not row["array"][80, 80]

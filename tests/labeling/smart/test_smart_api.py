@@ -133,3 +133,32 @@ def test_a_big_jpeg_is_decoded_once_and_later_requests_read_the_cached_levels(pr
     assert first["rle"] == second["rle"]
     assert first["bbox"] == pytest.approx([3000, 2000, 3000, 2000], abs=16)
     assert abs(first["area"] - 3000 * 2000) / (3000 * 2000) < 0.02
+
+
+def superpixel_labels(body):
+    import base64
+
+    return np.frombuffer(base64.b64decode(body["labels"]), "<u2").reshape(body["rows"], body["cols"])
+
+
+def test_superpixels_cover_the_region_and_follow_the_objects_edges(shapes_image, annotator, client_for):
+    image, masks = shapes_image
+    res = client_for(annotator).post(f"/api/images/{image.pk}/smart/superpixels/",
+                                     {"region": {"x": 0, "y": 0, "w": 320, "h": 240}}, format="json")
+    assert res.status_code == 200, res.json()
+    body = res.json()
+    assert (body["x0"], body["y0"], body["x1"], body["y1"]) == (0, 0, 320, 240)
+    labels = superpixel_labels(body)
+    assert labels.shape == (240, 320) and body["count"] == labels.max() + 1 >= 200
+    # Painting every superpixel that is mostly inside the objects gives them closely.
+    truth = np.logical_or.reduce(masks)
+    inside = np.bincount(labels[truth], minlength=body["count"]) / np.bincount(labels.ravel(), minlength=body["count"])
+    painted = inside[labels] > 0.5
+    assert (painted & truth).sum() / (painted | truth).sum() >= 0.85
+
+
+def test_superpixels_of_a_bad_region_name_it(shapes_image, annotator, client_for):
+    image, _ = shapes_image
+    res = client_for(annotator).post(f"/api/images/{image.pk}/smart/superpixels/",
+                                     {"region": {"x": 0, "y": 0, "w": 0, "h": 240}}, format="json")
+    assert res.status_code == 400 and res.json()["errors"][0]["field"] == "region.w"

@@ -34,6 +34,24 @@ def browser_context_args(browser_context_args):
     return {**browser_context_args, "viewport": {"width": 1280, "height": 800}}
 
 
+@pytest.fixture(autouse=True)
+def _no_content_security_policy_violation(request):
+    """Every browser test fails if Chromium refused anything under the Content-Security-Policy.
+
+    Chromium reports each refusal (an inline script, style attribute or handler, a foreign image...)
+    as a console error naming the policy: what a user would see as a dead button or a missing colour.
+    """
+    if "page" not in request.fixturenames:
+        yield
+        return
+    page = request.getfixturevalue("page")
+    violations = []
+    page.context.on("console", lambda message: violations.append(f"{message.location.get('url')}: {message.text}")
+                    if "Content Security Policy" in message.text else None)
+    yield
+    assert not violations, "Content-Security-Policy violations:\n" + "\n".join(violations)
+
+
 @pytest.fixture
 def signed_in(page, live_server, transactional_db):
     """Sign in through the login page as a fresh user; returns (page, user)."""

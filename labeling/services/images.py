@@ -122,19 +122,14 @@ def image_thumbnail_make(*, image: Image) -> Image:
 
 
 def thumbnail_of(fh, size: int) -> PIL.Image.Image:
-    """The image reduced to fit ``size``×``size``, upright, RGB, without a full-size copy.
+    """The image reduced to fit ``size``×``size``, upright, RGB, in bounded memory.
 
-    JPEG decodes at 1/2..1/8 scale (draft); other formats are decoded once and reduced by an
-    integer factor at once, so the rotation and colour conversion work on the small image.
+    Decoded reduced (JPEG at 1/2..1/8 scale, PNG strip by strip: mlassist/ml/decode.py, pure
+    Pillow), so the rotation and colour conversion work on the small image.
     """
-    picture = PIL.Image.open(fh)
-    picture.draft("RGB", (size, size))
-    orientation = picture.getexif().get(0x0112, 1)
-    factor = max(1, min(picture.width, picture.height) // size)
-    if factor > 1:
-        if picture.mode in ("1", "P", "I;16", "I;16B", "I;16L"):  # modes reduce() does not take
-            picture = picture.convert("RGBA" if "transparency" in picture.info else "RGB")
-        picture = picture.reduce(factor)
+    from mlassist.ml.decode import decode_reduced
+
+    picture, _, orientation = decode_reduced(fh, size)
     picture.thumbnail((size, size))
     if orientation != 1:
         picture.getexif()[0x0112] = orientation

@@ -18,11 +18,13 @@ same pooled formula runs inside the exported TFLite model.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import os
 import struct
 import threading
+import zlib
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -31,6 +33,7 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from .config import BackboneConfig
+from .decode import decode_reduced
 
 ImageSource = bytes | bytearray | memoryview | str | os.PathLike
 
@@ -158,38 +161,30 @@ def normalise_spatial(raw: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return out.astype(np.float32), (rms * peak).reshape(raw.shape[: raw.ndim - 3])
 
 
-# Images above this many pixels are decoded one at a time per process (the decode threads would
-# otherwise hold several full-size bitmaps at once); each is reduced as soon as it is decoded.
+# Images above this many pixels that have no reduced decoder (GIF, WebP, BMP, interlaced PNG) are
+# decoded one at a time per process: the decode threads would otherwise hold several at once.
 LARGE_DECODE_PIXELS = 16_000_000
 _LARGE_DECODE = threading.Lock()
-_REDUCIBLE = {"L", "LA", "RGB", "RGBA", "CMYK", "I", "F", "YCbCr", "PA"}  # modes Image.reduce takes
 
 
 def load_image(source: ImageSource, size: int) -> tuple[np.ndarray, tuple[int, int]]:
     """Decode one image to (size, size, 3) uint8 RGB; also returns its (width, height) after EXIF rotation.
 
-    Memory: JPEG decodes at 1/2..1/8 scale (draft); other formats are decoded once and at once
-    reduced by an integer factor towards ``size``, so rotation, alpha compositing and resizing
-    work on the small image and no full-size copy or float array is ever made.
+    Memory: decoded reduced (decode.py: JPEG at 1/2..1/8 scale, PNG strip by strip, others
+    reduced at once after decoding), so rotation, alpha compositing and resizing work on the
+    small image and no full-size copy or float array is ever made.
     """
     fp = io.BytesIO(source) if isinstance(source, (bytes, bytearray, memoryview)) else source
     try:
-        with Image.open(fp) as im:
-            orientation = im.getexif().get(_EXIF_ORIENTATION, 1) if im.format != "PNG" else None
-            width, height = im.size
-            # JPEG: let libjpeg decode at 1/2..1/8 scale (never below size): the
-            # largest single saving in the whole pipeline for camera-sized photos.
-            im.draft("RGB", (size, size))
-            if im.width * im.height > LARGE_DECODE_PIXELS:
-                with _LARGE_DECODE:
-                    small = _reduced(im, size)
-            else:
-                small = _reduced(im, size)
-            if orientation is None:  # PNG: its eXIf chunk may follow the image data, read by now
-                orientation = im.getexif().get(_EXIF_ORIENTATION, 1)
+        with open(fp, "rb") if isinstance(fp, (str, os.PathLike)) else contextlib.nullcontext(fp) as fh:
+            with Image.open(fh) as probe:
+                large = probe.width * probe.height > LARGE_DECODE_PIXELS
+            fh.seek(0)
+            with _LARGE_DECODE if large else contextlib.nullcontext():
+                small, (width, height), orientation = decode_reduced(fh, size)
         if orientation in (5, 6, 7, 8):  # rotated by 90 degrees: width and height swap
             width, height = height, width
-        if orientation not in (None, 1):
+        if orientation != 1:
             small.getexif()[_EXIF_ORIENTATION] = orientation
             small = ImageOps.exif_transpose(small)
         if small.mode != "RGB":
@@ -201,26 +196,8 @@ def load_image(source: ImageSource, size: int) -> tuple[np.ndarray, tuple[int, i
             small = small.convert("RGB")
         small = small.resize((size, size), Image.Resampling.BILINEAR)
         return np.asarray(small, dtype=np.uint8), (width, height)
-    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError) as exc:
+    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError, zlib.error) as exc:
         raise FeatureInputError(f"cannot decode image: {exc}") from exc
-
-
-def _reduced(im: Image.Image, size: int) -> Image.Image:
-    """Decode ``im`` and shrink it by the largest integer factor that keeps both sides >= size."""
-    im.load()
-    factor = max(1, min(im.width, im.height) // size)
-    if factor == 1:
-        return im.copy()
-    if im.mode not in _REDUCIBLE:
-        im = im.convert("RGBA" if "transparency" in im.info else "RGB")
-    if im.mode not in ("LA", "RGBA"):
-        return im.reduce(factor)
-    # Pillow reduces LA/RGBA through a premultiplied full-size copy: a strip at a time instead.
-    out = Image.new(im.mode, (-(-im.width // factor), -(-im.height // factor)))
-    rows = factor * max(1, 1_000_000 // (im.width * factor))
-    for top in range(0, im.height, rows):
-        out.paste(im.crop((0, top, im.width, min(im.height, top + rows))).reduce(factor), (0, top // factor))
-    return out
 
 
 class FeatureExtractor:

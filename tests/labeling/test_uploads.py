@@ -263,3 +263,29 @@ def test_a_100_megapixel_png_is_checked_in_bounded_memory(tmp_path):
     width, height, grown_kib = map(int, out.stdout.split())
     assert (width, height) == (10_000, 10_000)
     assert grown_kib < 50_000, grown_kib
+
+
+def test_thumbnails_of_huge_pngs_are_made_in_bounded_memory_and_upright(tmp_path):
+    """The thumbnail task decoded a 100-MP PNG whole (400 MB); now strip by strip. Orientation still applies."""
+    from labeling.services.images import thumbnail_of
+
+    rotated = io.BytesIO()
+    exif = PIL.Image.Exif()
+    exif[0x0112] = 6  # rotated 90°: the thumbnail is taller than wide
+    PIL.Image.new("RGB", (900, 300), (0, 200, 0)).save(rotated, "PNG", exif=exif)
+    rotated.seek(0)
+    assert thumbnail_of(rotated, 256).size == (85, 256)
+
+    path = tmp_path / "huge.png"
+    path.write_bytes(blank_png(10_000, 10_000))
+    code = (
+        "import resource, django; django.setup(); from labeling.services.images import thumbnail_of;"
+        "before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss;"
+        f"t = thumbnail_of(open({str(path)!r}, 'rb'), 256);"
+        "print(t.size[0], t.size[1], resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before)"
+    )
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "annotator.settings"}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    width, height, grown_kib = map(int, out.stdout.split())
+    assert (width, height) == (256, 256)
+    assert grown_kib < 100_000, grown_kib

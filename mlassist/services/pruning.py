@@ -93,10 +93,13 @@ def model_files_prune() -> int:
         .values_list("pk", "rank", "artifact", "tflite")
     )
     # The rank counts versions not in service; the one in service is never among the pruned.
-    old = [(pk, artifact, tflite) for pk, rank, artifact, tflite in ranked if rank > keep and (artifact or tflite)]
-    for pk, artifact, tflite in old:
-        for name in (artifact, tflite):
-            if name:
-                default_storage.delete(name)
-        ModelVersion.objects.filter(pk=pk, in_service=False).update(artifact="", tflite="", tflite_labels="")
+    old = [pk for pk, rank, artifact, tflite in ranked if rank > keep and (artifact or tflite)]
+    for version in ModelVersion.objects.filter(pk__in=old):
+        for field in (version.artifact, version.tflite):
+            if field:
+                default_storage.delete(field.name)
+        # Said in the metrics too, so that promoting it again is refused with the reason.
+        ModelVersion.objects.filter(pk=version.pk, in_service=False).update(
+            artifact="", tflite="", tflite_labels="", metrics={**version.metrics, "files_removed": True}
+        )
     return len(old)

@@ -6,6 +6,7 @@ import os
 import tempfile
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 from django.db.models import Max, Q
@@ -267,6 +268,11 @@ def _export_tflite(version, cfg, head_model, project) -> None:
 @transaction.atomic
 def model_version_promote(*, version: ModelVersion) -> ModelVersion:
     """Put ``version`` in service (also how a user rolls back to an older one)."""
+    if version.metrics.get("files_removed"):
+        raise ValidationError({"version": (
+            f"Version {version.number}'s file was removed by the retention policy (only the newest "
+            f"{settings.KEEP_MODEL_VERSIONS} versions not in service keep theirs); it cannot serve again."
+        )})
     ModelVersion.objects.filter(project=version.project, kind=version.kind, in_service=True).exclude(
         pk=version.pk
     ).update(in_service=False)

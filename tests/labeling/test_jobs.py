@@ -115,7 +115,7 @@ def test_prune_files_keeps_the_newest_exports_and_removes_old_partial_files(proj
     assert not old_part.exists() and live_part.exists()
 
 
-def test_prune_files_removes_unserved_old_model_files_and_failed_imports_uploads(project, settings):
+def test_prune_files_removes_unserved_old_model_files_and_failed_imports_uploads(project, settings, manager, client_for):
     from mlassist.models import ModelVersion
     from mlassist.services.pruning import files_prune
 
@@ -136,3 +136,8 @@ def test_prune_files_removes_unserved_old_model_files_and_failed_imports_uploads
     assert kept == {1: True, 2: False, 3: True, 4: True}  # v1 serves; v3, v4 are the newest two others
     assert not default_storage.exists(versions[1].artifact.name)
     assert not default_storage.exists(upload)
+    # A version without its file cannot be put back in service (it could not propose).
+    response = client_for(manager).post(f"/api/projects/{project.pk}/model-versions/{versions[1].pk}/promote/")
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["field"] == "version" and "retention policy" in response.json()["detail"]
+    assert ModelVersion.objects.get(pk=versions[0].pk).in_service

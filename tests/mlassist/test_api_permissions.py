@@ -12,16 +12,22 @@ CASES = [
     ("get", "/api/projects/{p}/training-runs/", "annotator"),
     ("post", "/api/projects/{p}/train/", "reviewer"),
     ("post", "/api/projects/{p}/model-versions/{v}/promote/", "manager"),
+    ("get", "/api/projects/{p}/suspicious-labels/", "annotator"),
 ]
 
 
-@pytest.mark.parametrize("role", ["annotator", "reviewer", "manager", "outsider"])
+@pytest.mark.parametrize("role", ["annotator", "reviewer", "manager", "outsider", "anonymous"])
 @pytest.mark.parametrize("method,url,least", CASES)
 def test_roles(project, manager, reviewer, annotator, outsider, client_for, role, method, url, least):
+    from rest_framework.test import APIClient
+
     version = ModelVersion.objects.create(project=project, kind="classifier", number=1)
-    user = {"annotator": annotator, "reviewer": reviewer, "manager": manager, "outsider": outsider}[role]
-    response = getattr(client_for(user), method)(url.format(p=project.pk, v=version.pk))
-    if role == "outsider":
+    users = {"annotator": annotator, "reviewer": reviewer, "manager": manager, "outsider": outsider}
+    client = APIClient() if role == "anonymous" else client_for(users[role])
+    response = getattr(client, method)(url.format(p=project.pk, v=version.pk))
+    if role == "anonymous":
+        assert response.status_code == 403 and response.json()["detail"]
+    elif role == "outsider":
         assert response.status_code == 404
     elif RANK[role] >= RANK[least]:
         assert response.status_code in (200, 202), response.content
@@ -46,3 +52,11 @@ def test_promote_rolls_back(project, manager, client_for):
     assert not new.in_service
     listed = client_for(manager).get(f"/api/projects/{project.pk}/model-versions/").json()
     assert [(v["number"], v["in_service"]) for v in listed] == [(2, False), (1, True)]
+
+
+@pytest.mark.parametrize("role,allowed", [("annotator", False), ("reviewer", True), ("manager", True)])
+def test_propose_needs_a_reviewer(project, manager, reviewer, annotator, client_for, role, allowed):
+    user = {"annotator": annotator, "reviewer": reviewer, "manager": manager}[role]
+    response = client_for(user).post(f"/api/projects/{project.pk}/propose/", {"images": []}, format="json")
+    # Allowed roles get past the role check to "no model yet"; annotators are stopped before it.
+    assert response.status_code == (400 if allowed else 403), response.content

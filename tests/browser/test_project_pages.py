@@ -12,8 +12,16 @@ from ..factories import image_bytes
 pytestmark = pytest.mark.browser
 
 
+def _grant_project_creation(user):
+    from django.contrib.auth.models import Permission
+
+    user.user_permissions.add(Permission.objects.get(content_type__app_label="labeling", codename="add_project"))
+
+
 def test_create_project_add_classes_upload_and_see_sizes(signed_in, live_server, tmp_path):
     page, user = signed_in
+    _grant_project_creation(user)
+    page.reload()
     page.fill("#new-project input[name=name]", "Street scenes")
     page.check("#new-project input[value=box]")
     page.check("#new-project input[value=tag]")
@@ -72,7 +80,7 @@ def test_members_page_adds_a_reviewer(signed_in, live_server):
     expect(page.locator("#members tr[data-member=rita]")).to_contain_text("reviewer")
     page.fill("#member-form input[name=username]", "nobody")
     page.click("#member-form button[type=submit]")
-    expect(page.locator("#member-form")).to_contain_text("No user is called 'nobody'")
+    expect(page.locator("#member-form")).to_contain_text("No user called 'nobody' can be added")
 
 
 def test_background_work_shows_as_progress_bars(signed_in, live_server):
@@ -88,3 +96,21 @@ def test_background_work_shows_as_progress_bars(signed_in, live_server):
     expect(page.locator("#jobs")).to_contain_text("5/20 images")
     Job.objects.filter(pk=job.pk).update(state="succeeded", progress=1)
     expect(page.locator("#jobs")).to_be_hidden(timeout=10000)
+
+
+def test_the_new_project_form_shows_only_to_those_who_may_create(signed_in, live_server):
+    from labeling.services.projects import project_create
+
+    page, user = signed_in
+    project_create(user=user, name="Mine", kinds=["box"])  # managing a project does not make a creator
+    page.reload()
+    expect(page.locator("[data-project]")).to_have_count(1)
+    expect(page.locator("#new-project")).to_have_count(0)
+    _grant_project_creation(user)
+    page.reload()
+    expect(page.locator("#new-project")).to_be_visible()
+    user.user_permissions.clear()
+    user.is_staff = True
+    user.save()
+    page.reload()
+    expect(page.locator("#new-project")).to_be_visible()

@@ -147,8 +147,9 @@ def job_retry(*, job: Job) -> Job:
         raise ValueError("The uploaded files of this import are gone; upload them again.")
     with transaction.atomic():
         if not Job.objects.filter(pk=job.pk, state=Job.State.FAILED).update(
+            # heartbeat_at of a queued job says when its task was sent (see leases.queued_to_resend).
             state=Job.State.QUEUED, attempts=0, progress=0, detail="", error="", lease_owner="",
-            heartbeat_at=None, started_at=None, finished_at=None,
+            heartbeat_at=timezone.now(), started_at=None, finished_at=None,
         ):
             raise ValueError("This job was retried already.")
         job_dispatch(job=job)

@@ -170,12 +170,18 @@ class Lease:
                 except DatabaseError as exc:  # a busy database: try again at the next beat
                     log.warning("heartbeat of %s %s not written: %s", self.model.__name__, self.pk, exc)
                     continue
-                if not renewed:
+                if not renewed and self._taken_over():
                     log.warning("%s %s: lease lost to another worker", self.model.__name__, self.pk)
                     self.lost = True
                     return
         finally:
             connection.close()  # this thread's own connection
+
+    def _taken_over(self) -> bool:
+        """The row is visibly someone else's or no longer running (not merely invisible to this
+        thread's connection, as a row the work's own open transaction created would be)."""
+        row = self.model.objects.filter(pk=self.pk).values_list("lease_owner", "state").first()
+        return row is not None and row != (self.owner, RUNNING)
 
     def mine(self, **also):
         return self.model.objects.filter(pk=self.pk, lease_owner=self.owner, **also)

@@ -11,6 +11,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from labeling.models import Job
+from labeling.services.jobs import jobs_sweep
 from labeling.services.leases import crash_reason
 
 
@@ -52,6 +53,9 @@ def test_a_manager_retries_a_failed_export_with_all_its_attempts(project, manage
     assert response.json()["state"] == "queued"
     job.refresh_from_db()
     assert (job.state, job.attempts, job.error, job.finished_at) == ("queued", 0, "", None)
+    # Its task was just sent: the sweeper does not send it a second time.
+    Job.objects.filter(pk=job.pk).update(created_at=timezone.now() - timedelta(days=1))
+    assert jobs_sweep()["sent"] == 0
 
 
 @pytest.mark.parametrize("kind", ["coco_export", "coco_import", "import_urls"])

@@ -13,6 +13,7 @@ import { BoxTool } from "./tools/box.js";
 import { BoxMaskTool } from "./tools/boxmask.js";
 import { MaskTool } from "./tools/mask.js";
 import { PolygonTool } from "./tools/polygon.js";
+import { ScissorsTool } from "./tools/scissors.js";
 import { SelectTool } from "./tools/select.js";
 import { convertSelection, mergeSelection, splitSelection, subtractSelection } from "./tools/shapeops.js";
 import { SuperpixelTool } from "./tools/superpixel.js";
@@ -221,6 +222,7 @@ ws.tools = {
   select: new SelectTool(ws), box: new BoxTool(ws), polygon: new PolygonTool(ws),
   brush: new MaskTool(ws, false), eraser: new MaskTool(ws, true),
   smartbox: new BoxMaskTool(ws), wand: new WandTool(ws), superpixel: new SuperpixelTool(ws),
+  scissors: new ScissorsTool(ws),
   tag: { name: "tag", down() {}, move() {}, up() {} },
   pan: { name: "pan", down() {}, move() {}, up() {} },
 };
@@ -315,7 +317,7 @@ $("ws-opacity").addEventListener("input", (e) => setOpacity(Number(e.target.valu
 $("ws-radius")?.addEventListener("input", (e) => setRadius(Number(e.target.value)));
 $("ws-tolerance")?.addEventListener("input", (e) => ws.tools.wand.setTolerance(Number(e.target.value)));
 
-const TOOL_KEYS = { v: "select", b: "box", p: "polygon", m: "brush", e: "eraser", t: "tag", g: "smartbox", w: "wand", u: "superpixel" };
+const TOOL_KEYS = { v: "select", b: "box", p: "polygon", m: "brush", e: "eraser", t: "tag", g: "smartbox", w: "wand", u: "superpixel", i: "scissors" };
 document.addEventListener("keydown", (e) => {
   const typing = e.target.closest?.("input, textarea, select") && e.target.type !== "range" && e.target.type !== "checkbox";
   if (typing) { if (e.key === "Escape") e.target.blur(); return; }

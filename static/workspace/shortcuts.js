@@ -6,6 +6,7 @@ export const SHORTCUTS = [
     ["T", "Tags (class keys toggle tags)"], ["Space (hold) / middle drag", "Pan"],
     ["G", "Smart box: drag a box, get the object's mask"], ["W", "Magic wand: click a region of similar colour"],
     ["U", "Superpixel brush: paint whole superpixels (Alt removes)"],
+    ["I", "Intelligent scissors: click points, the outline follows edges"],
   ]],
   ["Classes", [
     ["1 – 9", "Active class; also changes the class of the selection"],
@@ -20,6 +21,7 @@ export const SHORTCUTS = [
   ["Smart tools", [
     ["Shift+drag (smart box)", "Correct the mask: this is the object"], ["Alt+drag (smart box)", "Correct the mask: this is not"],
     ["Enter (smart box)", "Turn the selected box into a mask"],
+    ["Enter / click first point (scissors)", "Close the outline"], ["Backspace (scissors)", "Drop the last piece"],
     ["Shift+click / Alt+click (wand)", "Add the region to / cut it from the selected mask"],
     ["[ / ] (wand)", "Colour tolerance lower / higher"],
     ["C", "Convert the selection: mask → polygons, polygon → mask"], ["J", "Merge the selected shapes of one class into one mask"],

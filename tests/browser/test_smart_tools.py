@@ -234,3 +234,25 @@ def test_superpixel_brush_paints_whole_superpixels(setup, live_server):
     saved(page)
     [row] = stored(page, image)
     assert not row["array"][80, 80]
+
+
+def test_intelligent_scissors_follow_the_edge_between_clicks(setup, live_server):
+    page, project, cls, image, truth = setup
+    open_ws(page, live_server, project, image)
+    page.keyboard.press("i")
+    # Four clicks on the disc's rim; between them the outline must follow the round edge, not cut
+    # straight across (straight chords would give a square of IoU ≈ 0.64).
+    for x, y in [(80, 35), (125, 80), (80, 125), (35, 80)]:
+        page.mouse.click(*at(page, x, y))
+        page.mouse.move(*at(page, x + 3, y + 3), steps=2)
+    page.keyboard.press("Enter")
+    saved(page)
+    [row] = stored(page, image)
+    assert row["kind"] == "polygon" and len(row["geometry"]["points"]) > 8
+    assert iou(row["array"], truth["disc"]) >= 0.9
+    times = page.evaluate("window.__ws.ws.tools.scissors.moveTimes")
+    assert len(times) >= 4
+    # Undo removes it, like any drawn shape.
+    page.keyboard.press("Control+z")
+    saved(page)
+    assert stored(page, image) == []

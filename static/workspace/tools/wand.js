@@ -8,6 +8,7 @@
 
 import { copyBitmap, trimmed } from "../rle.js";
 import { floodFill, subtract, union } from "./maskops.js";
+import { visiblePixels } from "./pixels.js";
 
 export class WandTool {
   constructor(ws) {
@@ -27,27 +28,12 @@ export class WandTool {
 
   /** The visible part of the image as RGBA at screen resolution (cached per view and image). */
   regionNow() {
-    const ws = this.ws, view = ws.view, levels = ws.renderer.levels;
-    if (!levels.length || !ws.image) return null;
-    const [vx0, vy0, vx1, vy1] = view.visible();
-    const x0 = Math.max(0, Math.floor(vx0)), y0 = Math.max(0, Math.floor(vy0));
-    const x1 = Math.min(ws.W, Math.ceil(vx1)), y1 = Math.min(ws.H, Math.ceil(vy1));
-    if (x1 <= x0 || y1 <= y0) return null;
-    const res = Math.min(1, view.scale);
-    const key = `${ws.image.id}|${x0},${y0},${x1},${y1}|${res}|${levels.length}`;
-    if (this.region?.key === key) return this.region;
-    const t0 = performance.now();
-    let level = levels[0];
-    for (const l of levels) if (res * l.f <= 1.01) level = l; // the coarsest level still as sharp
-    const w = Math.max(1, Math.round((x1 - x0) * res)), h = Math.max(1, Math.round((y1 - y0) * res));
-    const canvas = new OffscreenCanvas(w, h), ctx = canvas.getContext("2d", { willReadFrequently: true });
-    ctx.imageSmoothingEnabled = res < 1;
-    ctx.drawImage(level.src, x0 / level.f, y0 / level.f, (x1 - x0) / level.f, (y1 - y0) / level.f, 0, 0, w, h);
-    const rgba = ctx.getImageData(0, 0, w, h).data;
-    this.region = { key, x0, y0, x1, y1, w, h, sx: w / (x1 - x0), sy: h / (y1 - y0), rgba,
-      mask: new Uint8Array(w * h), stack: new Int32Array(2 * w * h + 8) };
-    this.setupTimes.push(performance.now() - t0);
-    return this.region;
+    const r = visiblePixels(this.ws, this.region);
+    if (r && r !== this.region) {
+      this.region = { ...r, mask: new Uint8Array(r.w * r.h), stack: new Int32Array(2 * r.w * r.h + 8) };
+      this.setupTimes.push(r.ms);
+    }
+    return r && this.region;
   }
 
   fillAt(p) {

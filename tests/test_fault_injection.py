@@ -24,7 +24,6 @@ from labeling.services.coco import coco_export_start, coco_import_start
 from labeling.services.images import image_upload
 from labeling.services.leases import crash_reason
 from labeling.services.projects import label_class_create, project_create
-from mlassist.models import TrainingRun
 from mlassist.services.training import training_request
 
 pytestmark = [pytest.mark.worker, pytest.mark.slow]

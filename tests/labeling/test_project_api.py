@@ -108,3 +108,22 @@ def test_two_managers_demoting_each_other_leave_one_manager(project, manager, cl
     with pytest.raises(ValidationError, match="at least one manager"):
         membership_role_set(membership=mine, role="annotator")
     assert list(project.memberships.filter(role="manager").values_list("user__username", flat=True)) == [manager.username]
+
+
+def test_create_api_user_can_grant_project_creation():
+    from io import StringIO
+
+    from django.core.management import call_command
+    from rest_framework.test import APIClient
+
+    def token_for(*args):
+        out = StringIO()
+        call_command("create_api_user", *args, stdout=out, stderr=StringIO())
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"Token {out.getvalue().strip().splitlines()[-1]}")
+        return client
+
+    body = {"name": "Scripted", "kinds": ["tag"]}
+    assert token_for("plain-script").post("/api/projects/", body, format="json").status_code == 403
+    assert token_for("creator-script", "--can-create-projects").post("/api/projects/", body, format="json").status_code == 201
+    assert token_for("root-script", "--superuser").post("/api/projects/", body, format="json").status_code == 201

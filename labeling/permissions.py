@@ -3,7 +3,8 @@
 Roles are ranked: an annotator labels; a reviewer also accepts and rejects human labels; a
 manager also manages the project, its members, classes, imports and exports. Every object is
 reached through a project the user belongs to; for anyone else it does not exist (404), so ids
-leak nothing. Superusers act as managers of every project.
+leak nothing. Superusers act as managers of every project. Creating a project is not a role in a
+project but a site-wide right (settings.PROJECT_CREATORS).
 """
 
 from django.conf import settings

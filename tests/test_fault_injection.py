@@ -12,6 +12,7 @@ minutes; the default (30 s) only changes how long a dead worker's job waits.
 import io
 import json
 import time
+from pathlib import Path
 
 import numpy as np
 import PIL.Image
@@ -159,3 +160,20 @@ def test_a_job_that_kills_its_worker_every_time_fails_after_three_attempts_with_
     # The project page's list shows the failure with its reason and offers a retry.
     listed = client_for(manager).get(f"/api/projects/{project.pk}/jobs/?state=failed").json()["results"]
     assert [(j["id"], j["error"], j["can_retry"]) for j in listed] == [(str(job.pk), crash_reason(3), True)]
+
+
+def test_a_second_delivery_of_a_running_job_does_not_run_it_twice(labelled, worker_env, start_worker):
+    # What Redis does to a task that outlives its visibility timeout: it hands the message to
+    # another worker while the first still runs it. Sent by hand here, so any broker shows it.
+    from annotator.celery import app
+
+    project, _, manager = labelled
+    worker_env.update(LEASE, FAULT_INJECTION_PAUSE_SECONDS="4")
+    start_worker(), start_worker()
+    job = coco_export_start(project=project, user=manager, options={"output": "json"})
+    wait(lambda: Job.objects.filter(pk=job.pk, state="running", progress__gt=0).exists(), 240, "the export to run")
+    owner = Job.objects.get(pk=job.pk).lease_owner
+    app.send_task("labeling.coco_export", args=[str(job.pk)])
+    done = wait(lambda: Job.objects.filter(pk=job.pk, state__in=ENDED).first(), 120, "the export to end")
+    assert (done.state, done.attempts, done.lease_owner) == ("succeeded", 1, owner)
+    assert len(list((Path(worker_env["MEDIA_ROOT"]) / "exports" / str(project.pk)).iterdir())) == 1  # written once

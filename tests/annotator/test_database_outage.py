@@ -148,3 +148,24 @@ def test_with_the_database_down_the_api_answers_json_503_and_pages_html_503(live
     assert requests.get(f"{live_server.url}/api/projects/", headers=token_headers, timeout=60).status_code == 200
     assert browser.get(f"{live_server.url}/", timeout=60).status_code == 200
     assert requests.get(f"{live_server.url}/health", timeout=60).json()["database"] == "ok"
+
+
+def test_outages_outside_views_are_503_too_and_api_errors_stay_json(rf):
+    """handler500 sees what no view caught (a session save, a middleware): outages become 503, API errors JSON."""
+    from django.db import OperationalError
+
+    from annotator.middleware import server_error
+
+    def handled(path, exc):
+        try:
+            raise exc
+        except Exception:
+            return server_error(rf.get(path))
+
+    outage = handled("/api/projects/", OperationalError("server closed the connection unexpectedly"))
+    assert outage.status_code == 503 and outage["Retry-After"] == "5"
+    assert outage["Content-Type"] == "application/json"
+    page = handled("/projects/1/", OperationalError("server closed the connection unexpectedly"))
+    assert page.status_code == 503 and b"The database is unavailable" in page.content
+    bug = handled("/api/projects/", ZeroDivisionError())
+    assert bug.status_code == 500 and bug["Content-Type"] == "application/json"

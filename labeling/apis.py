@@ -312,6 +312,7 @@ class JobRetry(JobDetail):
     """POST: queue a failed job again. Managers retry exports and imports; whoever may train or
     propose retries the model's jobs."""
 
+    http_method_names = ["post", "options"]  # not JobDetail's GET
     project_actions = {"POST": VIEW}  # the role the job's kind needs is checked below
     retry_actions = {"coco_export": MANAGE, "coco_import": MANAGE, "import_urls": MANAGE,
                      "features": REVIEW, "propose": REVIEW}

@@ -75,6 +75,12 @@ def test_reviewers_retry_the_models_jobs_and_outsiders_see_nothing(project, revi
     assert client_for(reviewer).post(f"/api/jobs/{job.pk}/retry/").status_code == 202
 
 
+def test_retry_is_a_post_only(project, manager, client_for):
+    job = failed(project)
+    assert client_for(manager).get(f"/api/jobs/{job.pk}/retry/").status_code == 405
+    assert Job.objects.get(pk=job.pk).state == "failed"
+
+
 def test_a_job_that_did_not_fail_cannot_be_retried(project, manager, client_for):
     job = Job.objects.create(project=project, kind="coco_export", state="running")
     response = client_for(manager).post(f"/api/jobs/{job.pk}/retry/")

@@ -62,6 +62,7 @@ BODIES = {
     "urls": lambda w: {"file": _named(b"https://example.org/a.png\n", "urls.txt")},
     "bulk": lambda w: {"ids": [w["B"]["proposal"]], "versions": [1], "state": "accepted"},
     "box_mask": lambda w: {"box": {"x": 1, "y": 1, "w": 20, "h": 20}},
+    "superpixels": lambda w: {"region": {"x": 0, "y": 0, "w": 50, "h": 40}},
     "propose": lambda w: {"images": []},
 }
 MULTIPART = {"upload", "coco", "urls"}
@@ -98,6 +99,7 @@ API = [
     ("api-image-annotations", "get", "/api/images/{i}/annotations/", None),
     ("api-image-annotations", "post", "/api/images/{i}/annotations/", "annotation"),
     ("api-smart-box-mask", "post", "/api/images/{i}/smart/box-mask/", "box_mask"),
+    ("api-smart-superpixels", "post", "/api/images/{i}/smart/superpixels/", "superpixels"),
     ("api-annotation-detail", "get", "/api/annotations/{a}/", None),
     ("api-annotation-detail", "patch", "/api/annotations/{a}/", "annotation_edit"),
     ("api-annotation-detail", "delete", "/api/annotations/{a}/?version=1", None),

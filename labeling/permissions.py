@@ -90,8 +90,8 @@ def can_change_state(user, annotation: Annotation, new_state: str) -> bool:
         return True
     if annotation.origin != Annotation.Origin.MODEL or not can(user, project, ANNOTATE):
         return False
-    if annotation.state == Annotation.State.PROPOSED:
-        return True
+    if annotation.state in (Annotation.State.PROPOSED, new_state):
+        return True  # filtering a proposal, or leaving the state as it is (a bulk relabel, say)
     if not hasattr(annotation, "_state_set_by"):
         note_state_setters([annotation])
     return annotation._state_set_by is not None and annotation._state_set_by == user.pk

@@ -186,3 +186,13 @@ def test_only_reviewers_take_reviewed_back(project, annotator, reviewer, client_
         assert refused.status_code == 403 and "reviewed" in refused.json()["detail"]
     assert Image.objects.get(pk=image.pk).status == "reviewed"
     assert client_for(reviewer).patch(url, {"status": "in_progress"}, format="json").json()["status"] == "in_progress"
+
+
+def test_a_bulk_edit_that_keeps_a_judged_state_is_not_an_overturn(project, classes, image, annotator, reviewer, client_for):
+    proposal = AnnotationFactory(image=image, label_class=classes[0], origin="model", state="proposed", score=0.9)
+    url = f"/api/projects/{project.pk}/annotations/bulk/"
+    assert client_for(reviewer).post(url, {"ids": [proposal.pk], "versions": [1], "state": "rejected"},
+                                     format="json").status_code == 200
+    # Asking for the state it already has changes nothing, so it is not refused either.
+    same = client_for(annotator).post(url, {"ids": [proposal.pk], "versions": [2], "state": "rejected"}, format="json")
+    assert same.status_code == 200 and same.json()[0]["version"] == 2

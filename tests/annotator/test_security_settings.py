@@ -67,7 +67,8 @@ def test_with_s3_storage_images_may_come_from_the_storage_host(tmp_path):
 def test_production_mode_refuses_to_start_without_its_servers(tmp_path, missing):
     env = {**os.environ, "ANNOTATOR_MODE": "production", "ANNOTATOR_VAR_DIR": str(tmp_path),
            "DJANGO_SETTINGS_MODULE": "annotator.settings", "SECRET_KEY": "s" * 60,
-           "DATABASE_URL": "postgres://annotator@127.0.0.1:5432/annotator", "CELERY_BROKER_URL": "redis://127.0.0.1:6379/0"}
+           "DATABASE_URL": "postgres://annotator@127.0.0.1:5432/annotator",
+           "CELERY_BROKER_URL": "redis://127.0.0.1:6379/0"}
     env.pop(missing)
     result = subprocess.run([sys.executable, "-c", "import annotator.settings"], cwd=ROOT, env=env,
                             capture_output=True, text=True)

@@ -69,7 +69,7 @@ def test_a_successful_sign_in_forgets_earlier_failures(client, db, limits):
     assert _sign_in(client, "dan", "pw-secret-123").status_code == 302
 
 
-def test_wrong_tokens_from_one_address_get_429_then_even_a_right_one(manager, client_for, limits):
+def test_wrong_tokens_from_one_address_get_429_then_even_a_right_one(manager, limits):
     from rest_framework.authtoken.models import Token
 
     good = Token.objects.create(user=manager).key

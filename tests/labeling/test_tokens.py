@@ -42,8 +42,7 @@ def test_without_a_token_get_says_how_to_make_one(manager):
     assert "POST" in response.json()["detail"]
 
 
-def test_signed_in_by_session_rotation_needs_the_csrf_token(client, manager):
-    client.force_login(manager)
+def test_signed_in_by_session_rotation_needs_the_csrf_token(manager):
     csrf_checking = APIClient(enforce_csrf_checks=True)
     csrf_checking.force_login(manager)
     assert csrf_checking.post("/api/auth/token/").status_code == 403

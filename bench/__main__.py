@@ -17,6 +17,7 @@ BENCHMARKS = [
     "bench.ml_features",
     "bench.ml_train",
     "bench.workspace_bench",
+    "bench.memory_worst",
 ]
 
 

@@ -11,6 +11,7 @@ import csv
 import dataclasses
 import io
 import logging
+import time
 
 from django.conf import settings
 from django.db import transaction
@@ -229,8 +230,13 @@ def url_import_job(*, job_id) -> None:
         recorded = set(job.url_lines.values_list("line", flat=True))
         todo = [u for u in urls if u["line"] not in recorded]
         already = len(urls) - len(todo)
+        last = [0.0]
 
         def on_line(done, total, outcome):
+            # Progress at most twice a second (and at the end): the rows are the report, this is the bar.
+            if done < total and time.monotonic() - last[0] < 0.5:
+                return
+            last[0] = time.monotonic()
             done += already
             job_progress(job_id=job.pk, progress=done / len(urls), detail=f"{done}/{len(urls)} downloaded")
 

@@ -11,7 +11,6 @@ DEEP = b"[" * 5000 + b"]" * 5000
 
 def endpoints(project, image):
     return [
-        ("post", "/api/projects/"),
         ("patch", f"/api/projects/{project.pk}/"),
         ("post", f"/api/projects/{project.pk}/classes/"),
         ("post", f"/api/projects/{project.pk}/members/"),

@@ -18,6 +18,7 @@ BENCHMARKS = [
     "bench.ml_train",
     "bench.workspace_bench",
     "bench.memory_worst",
+    "bench.smart_tools",
 ]
 
 

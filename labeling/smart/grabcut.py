@@ -16,9 +16,11 @@ import numpy as np
 from .pyramid import Level, pick_level
 from .rle import CropMask
 
-WORK_SIDE = 192
+# 160 px and 3 iterations: on the NoC set (bench/smart_tools.py) the IoU after the box is that of
+# 192 px and 5 iterations (mean 0.987 vs 0.985; the border refinement makes up the detail) in half the time.
+WORK_SIDE = 160
 REFINE_SIDE = 512
-ITERATIONS = 5
+ITERATIONS = 3
 MARGIN = 0.1  # of the box's longer side, at least MIN_MARGIN image pixels
 MIN_MARGIN = 8
 

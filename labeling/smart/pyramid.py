@@ -1,7 +1,8 @@
 """Reduced copies of an image (factors 2^k), decoded once and reused by every smart tool.
 
-JPEG is decoded already reduced (libjpeg's DCT scaling through Pillow's ``draft``), so an 8000-px
-photo is never decoded whole; other formats are decoded once, then halved. The finest level kept
+Images larger than a level are decoded already reduced (JPEG by libjpeg's DCT scaling, PNG a strip
+at a time: mlassist/ml/decode.py, as for thumbnails), so an 8000-px image is never held whole; then
+each level is the previous one halved. The finest level kept
 has at most ``MAX_LEVEL_SIDE`` pixels a side: below that the tools work at a few pixels' precision
 on huge images, which is far finer than a click or a box corner.
 """
@@ -38,19 +39,36 @@ def first_factor(width: int, height: int) -> int:
     return factor
 
 
+_TRANSPOSE = {
+    2: PIL.Image.Transpose.FLIP_LEFT_RIGHT, 3: PIL.Image.Transpose.ROTATE_180, 4: PIL.Image.Transpose.FLIP_TOP_BOTTOM,
+    5: PIL.Image.Transpose.TRANSPOSE, 6: PIL.Image.Transpose.ROTATE_270, 7: PIL.Image.Transpose.TRANSVERSE,
+    8: PIL.Image.Transpose.ROTATE_90,
+}
+
+
 def decode_levels(fileobj, *, width: int, height: int) -> list[Level]:
     """Levels finest first, from an image file whose shown size (after EXIF orientation) is width × height."""
     factor = first_factor(width, height)
-    with PIL.Image.open(fileobj) as img:
-        if factor > 1 and img.format == "JPEG":
-            raw_w, raw_h = img.size
-            img.draft("RGB", (max(1, raw_w // factor), max(1, raw_h // factor)))
-        img = PIL.ImageOps.exif_transpose(img).convert("RGB")
-        rows, cols = level_shape(width, height, factor)
-        if img.size != (cols, rows):
-            img = img.resize((cols, rows), PIL.Image.Resampling.BOX)
-        pixels = np.asarray(img, dtype=np.uint8)
-    levels = [Level(factor, np.ascontiguousarray(pixels))]
+    rows, cols = level_shape(width, height, factor)
+    if factor > 1:
+        # Reduced while decoding, in bounded memory: JPEG by libjpeg's scaling, PNG a strip at a
+        # time (the thumbnails' decoder; pure Pillow, no TensorFlow).
+        from mlassist.ml.decode import decode_reduced
+
+        with PIL.Image.open(fileobj) as probe:
+            raw_short = min(probe.size)
+        fileobj.seek(0)
+        img, _, orientation = decode_reduced(fileobj, max(1, raw_short // factor))
+        if orientation in _TRANSPOSE:
+            img = img.transpose(_TRANSPOSE[orientation])
+    else:
+        with PIL.Image.open(fileobj) as opened:
+            img = PIL.ImageOps.exif_transpose(opened)
+            img.load()
+    img = img.convert("RGB")
+    if img.size != (cols, rows):
+        img = img.resize((cols, rows), PIL.Image.Resampling.BOX)
+    levels = [Level(factor, np.ascontiguousarray(np.asarray(img, dtype=np.uint8)))]
     while max(levels[-1].pixels.shape[:2]) > MIN_LEVEL_SIDE:
         factor *= 2
         rows, cols = level_shape(width, height, factor)

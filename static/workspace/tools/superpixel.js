@@ -10,7 +10,7 @@ import { snapshot } from "../store.js";
 export class SuperpixelTool {
   constructor(ws) {
     this.ws = ws; this.name = "superpixel";
-    this.grid = null; this.loading = null; this.stroke = null; this.hover = null; this.hoverLabel = -1;
+    this.grid = null; this.grids = new Map(); this.loading = null; this.stroke = null; this.hover = null; this.hoverLabel = -1;
   }
 
   regionKey() {
@@ -28,6 +28,7 @@ export class SuperpixelTool {
     const r = this.regionKey();
     if (!r) return null;
     if (this.grid?.key === r.key || (this.grid && this.stroke)) return this.grid; // keep one grid for a whole stroke
+    if (this.grids.has(r.key)) { this.grid = this.grids.get(r.key); return this.grid; } // a view seen before
     if (this.loading?.key === r.key) return null;
     const image = ws.image;
     document.body.dataset.superpixels = "loading";
@@ -37,6 +38,8 @@ export class SuperpixelTool {
       this.loading = null;
       if (!res.ok) { ws.toast(`Superpixels: ${res.data?.detail || `error ${res.status}`}`); document.body.dataset.superpixels = "error"; return; }
       this.grid = buildGrid(r.key, res.data);
+      this.grids.set(r.key, this.grid);
+      if (this.grids.size > 8) this.grids.delete(this.grids.keys().next().value);
       document.body.dataset.superpixels = "ready";
       ws.request();
     });

@@ -94,3 +94,23 @@ def test_levels_of_a_big_image_halve_down_and_a_jpeg_is_decoded_reduced(fmt, tmp
     assert levels[-1].pixels.shape == (47, 79, 3)
     assert pick_level(levels, span=4000, want=512).factor == 4
     assert abs(int(levels[0].pixels[700, 1200, 1]) - 200) <= 3
+
+
+@pytest.mark.parametrize(("raw_w", "raw_h"), [(600, 400), (5000, 3000)])
+def test_levels_follow_the_exif_orientation_the_browser_shows(raw_w, raw_h, tmp_path):
+    import PIL.Image
+
+    raw = np.zeros((raw_h, raw_w, 3), np.uint8)
+    raw[: raw_h // 4, : raw_w // 4] = (250, 250, 250)  # a white block in the stored top-left corner
+    img = PIL.Image.fromarray(raw)
+    exif = img.getexif()
+    exif[0x0112] = 6  # shown rotated 90° clockwise: the block ends up top-right
+    path = tmp_path / "rotated.jpg"
+    img.save(path, "JPEG", exif=exif.tobytes())
+    with open(path, "rb") as fh:
+        levels = decode_levels(fh, width=raw_h, height=raw_w)
+    level = levels[0]
+    rows, cols = level.pixels.shape[:2]
+    assert (rows, cols) == (-(-raw_w // level.factor), -(-raw_h // level.factor))
+    assert level.pixels[rows // 16, cols - cols // 16].mean() > 200  # top-right: white
+    assert level.pixels[rows // 16, cols // 16].mean() < 50

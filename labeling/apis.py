@@ -105,6 +105,8 @@ class MemberDetail(ProjectScoped, APIView):
     @extend_schema(request=serializers.MembershipInputSerializer, responses=serializers.MembershipSerializer)
     def patch(self, request, project_id, pk):
         membership = self._membership()
+        if not isinstance(request.data, dict):  # a list or a bare value cannot be spread: 400, not a TypeError
+            raise ValidationError({"body": 'Send a JSON object, for example {"role": "reviewer"}.'})
         role = serializers.MembershipInputSerializer(data={"username": membership.user.username, **request.data})
         role.is_valid(raise_exception=True)
         membership = project_services.membership_role_set(membership=membership, role=role.validated_data["role"])

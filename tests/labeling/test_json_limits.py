@@ -89,3 +89,15 @@ def test_depth_ignores_brackets_in_strings_and_escaped_quotes():
     assert json_depth(b'["\\"[[[", [2]]') == 2
     assert json_depth(b'["\\\\", [[3]]]') == 3
     assert json_depth(DEEP) == 5000
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("body", [b"[null, null]", b'"reviewer"', b"null", b"true", b"12"])
+def test_a_json_body_that_is_not_an_object_is_a_400_where_an_object_is_expected(project, manager, reviewer, client_for, body):
+    """Found by schema fuzzing: PATCH of a member with a list body spread it into a dict (a 500)."""
+    membership = project.memberships.get(user=reviewer)
+    response = client_for(manager).patch(
+        f"/api/projects/{project.pk}/members/{membership.pk}/", body, content_type="application/json"
+    )
+    assert response.status_code == 400, response.content
+    assert response.json()["errors"] == [{"field": "body", "detail": 'Send a JSON object, for example {"role": "reviewer"}.'}]

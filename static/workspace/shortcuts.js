@@ -21,6 +21,7 @@ export const SHORTCUTS = [
   ["Smart tools", [
     ["Shift+drag (smart box)", "Correct the mask: this is the object"], ["Alt+drag (smart box)", "Correct the mask: this is not"],
     ["Enter (smart box)", "Turn the selected box into a mask"],
+    ["Box over a proposal", "Takes the model's box (Alt+drag keeps yours)"],
     ["Enter / click first point (scissors)", "Close the outline"], ["Backspace (scissors)", "Drop the last piece"],
     ["Shift+click / Alt+click (wand)", "Add the region to / cut it from the selected mask"],
     ["[ / ] (wand)", "Colour tolerance lower / higher"],

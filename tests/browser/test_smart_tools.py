@@ -256,3 +256,26 @@ def test_intelligent_scissors_follow_the_edge_between_clicks(setup, live_server)
     page.keyboard.press("Control+z")
     saved(page)
     assert stored(page, image) == []
+
+
+def test_a_rough_box_over_a_model_proposal_takes_the_models_box(setup, live_server):
+    page, project, cls, image, truth = setup
+    proposal = annotation_create(image=image, user=None, data={
+        "label_class": cls.pk, "kind": "box", "geometry": {"x": 35, "y": 35, "w": 90, "h": 90},
+        "origin": "model", "score": 0.7})
+    open_ws(page, live_server, project, image)
+    page.keyboard.press("b")
+    drag(page, (28, 40), (130, 132))  # rough: IoU with the proposal about 0.7
+    saved(page)
+    rows = stored(page, image)
+    assert [(r["id"], r["state"], r["geometry"]) for r in rows] == [
+        (proposal.pk, "accepted", {"x": 35, "y": 35, "w": 90, "h": 90})]
+    expect(page.locator("#ws-toast")).to_contain_text("Took the model's box")
+    # Alt keeps the box as drawn (a second, human box).
+    page.keyboard.down("Alt")
+    drag(page, (28, 40), (130, 132))
+    page.keyboard.up("Alt")
+    saved(page)
+    rows = stored(page, image)
+    assert len(rows) == 2 and rows[1]["origin"] == "human"
+    assert rows[1]["geometry"]["x"] == pytest.approx(28, abs=1)

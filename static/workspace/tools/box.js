@@ -1,6 +1,9 @@
-// Box: press at one corner, drag to the opposite one, release.
+// Box: press at one corner, drag to the opposite one, release. A box drawn roughly over a model
+// proposal takes the proposal instead (tools/snap.js); Alt keeps it as drawn.
 
 import { normBox } from "../geometry.js";
+import { snapshot } from "../store.js";
+import { nearestProposal } from "./snap.js";
 
 export class BoxTool {
   constructor(ws) { this.ws = ws; this.name = "box"; this.start = null; this.cur = null; }
@@ -11,7 +14,15 @@ export class BoxTool {
     this.start = null;
     if (!s) return;
     const box = normBox(s.x, s.y, p.x, p.y, ws.W, ws.H);
-    if (box.w * ws.view.scale >= 3 && box.h * ws.view.scale >= 3) ws.createShape("box", box);
+    if (box.w * ws.view.scale >= 3 && box.h * ws.view.scale >= 3) {
+      const near = e.altKey || ws.activeClass == null ? null : nearestProposal(ws, box);
+      if (near) {
+        const a = near.ann;
+        ws.commit([{ cid: a.cid, before: snapshot(a), after: { ...snapshot(a), state: "accepted", label_class: ws.activeClass } }]);
+        ws.select([a.cid]);
+        ws.toast(`Took the model's box (overlap ${near.iou.toFixed(2)}). Alt while drawing keeps your own.`);
+      } else ws.createShape("box", box);
+    }
     ws.request();
   }
   cancel() { this.start = null; this.ws.request(); }

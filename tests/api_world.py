@@ -11,6 +11,7 @@ import uuid
 
 import pytest
 from django.contrib.auth.models import Permission
+from django.core.cache import cache
 from django.core.files.base import ContentFile
 from drf_spectacular.generators import SchemaGenerator
 from rest_framework.authtoken.models import Token
@@ -151,8 +152,10 @@ def project_creator(username: str):
 
 @pytest.fixture
 def fuzz_manager(transactional_db, settings):
-    # Thousands of requests from one user in a minute: the API rate (its own tests) would answer 429.
+    # Thousands of requests from one user in a minute: the API rate (its own tests) would answer 429;
+    # and no lock-out left in the cache by an earlier test may answer for the views.
     settings.API_THROTTLE_USER_RATE = None
+    cache.clear()
     return project_creator("fuzz-manager")
 
 

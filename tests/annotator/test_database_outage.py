@@ -169,3 +169,134 @@ def test_outages_outside_views_are_503_too_and_api_errors_stay_json(rf):
     assert page.status_code == 503 and b"The database is unavailable" in page.content
     bug = handled("/api/projects/", ZeroDivisionError())
     assert bug.status_code == 500 and bug["Content-Type"] == "application/json"
+
+
+class SyncWorker:
+    """One thread serving requests one after another through Django's WSGI handler and keeping its
+    database connection between them (CONN_MAX_AGE), as a gunicorn sync worker does in production.
+    """
+
+    def __init__(self):
+        import queue
+
+        from django.core.handlers.wsgi import WSGIHandler
+
+        self.handler, self.jobs = WSGIHandler(), queue.Queue()
+        self.backend_pid = None  # PostgreSQL: the server process of the connection kept after the last request
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self):
+        while (job := self.jobs.get()) is not None:
+            environ, result, done = job
+            try:
+                started = {}
+                response = self.handler(environ, lambda status, headers: started.update(status=status,
+                                                                                        headers=dict(headers)))
+                try:
+                    body = b"".join(response)
+                finally:
+                    response.close()  # as WSGI servers do: Django's request_finished, which drops a broken connection
+                result.update(status=int(started["status"].split()[0]), headers=started["headers"], body=body)
+            finally:
+                kept = connections["default"].connection
+                self.backend_pid = kept.info.backend_pid if kept is not None and connection.vendor == "postgresql" \
+                    else None
+                done.set()
+        connections.close_all()
+
+    def submit(self, method, path, headers, body=None):
+        import io
+        import json
+
+        data = json.dumps(body).encode() if body is not None else b""
+        environ = {"REQUEST_METHOD": method, "PATH_INFO": path, "QUERY_STRING": "", "SERVER_NAME": "localhost",
+                   "SERVER_PORT": "80", "HTTP_HOST": "localhost", "REMOTE_ADDR": "127.0.0.1",
+                   "CONTENT_TYPE": "application/json", "CONTENT_LENGTH": str(len(data)), "wsgi.input": io.BytesIO(data),
+                   "wsgi.url_scheme": "http", "wsgi.errors": io.StringIO(), "wsgi.multithread": False,
+                   "wsgi.multiprocess": True, "wsgi.run_once": False, "wsgi.version": (1, 0),
+                   **{f"HTTP_{k.upper()}": v for k, v in headers.items()}}
+        result, done = {}, threading.Event()
+        self.jobs.put((environ, result, done))
+        return result, done
+
+    def request(self, method, path, headers, body=None):
+        result, done = self.submit(method, path, headers, body)
+        assert done.wait(120), "the worker did not answer"
+        return result
+
+    def stop(self):
+        self.jobs.put(None)
+        self.thread.join(timeout=30)
+
+
+def _terminate(pid):
+    killer = _raw_connection()
+    try:
+        cursor = killer.cursor()
+        cursor.execute("SELECT pg_terminate_backend(%s, 60000)", [pid])  # returns once the process is gone
+        assert cursor.fetchone()[0]
+    finally:
+        killer.close()
+
+
+def test_a_worker_keeping_its_connection_answers_503_once_and_then_reconnects(transactional_db, image, classes,
+                                                                               token_headers):
+    import json
+
+    options = connections.settings["default"].setdefault("OPTIONS", {})
+    saved_timeout = options.get("timeout")
+    if connection.vendor == "sqlite":
+        options["timeout"] = 0.5  # the worker's connection, opened below, waits this long for a lock
+    worker = SyncWorker()
+    path = f"/api/images/{image.pk}/annotations/"
+    try:
+        assert worker.request("GET", path, token_headers)["status"] == 200
+        if connection.vendor == "postgresql":
+            # Killed while idle between requests: the next request's health check reconnects, no error at all.
+            first = worker.backend_pid
+            _terminate(first)
+            assert worker.request("GET", path, token_headers)["status"] == 200
+            assert worker.backend_pid not in (None, first)
+
+            # Killed mid-save, waiting to write the audit event.
+            blocker = _raw_connection()
+            locker = blocker.cursor()
+            locker.execute("BEGIN")
+            locker.execute("LOCK TABLE labeling_annotationevent IN EXCLUSIVE MODE")
+            result, done = worker.submit("POST", path, token_headers, _box(classes[0]))
+            deadline = time.monotonic() + 60  # only so that a broken test cannot hang the suite
+            killed = worker.backend_pid
+            while True:
+                assert time.monotonic() < deadline, "the request never reached the audit event insert"
+                locker.execute("SELECT wait_event_type FROM pg_stat_activity WHERE pid = %s", [killed])
+                if (locker.fetchone() or [None])[0] == "Lock":
+                    break
+                time.sleep(0.05)
+            _terminate(killed)
+            assert done.wait(120)
+            locker.execute("ROLLBACK")
+            blocker.close()
+            # The broken connection was dropped (Django reconnects as the failed transaction ends): the
+            # connection kept for the next request is a new one.
+            assert worker.backend_pid != killed
+        else:
+            blocker = _raw_connection()
+            blocker.execute("BEGIN IMMEDIATE")
+            result = worker.request("POST", path, token_headers, _box(classes[0]))
+            blocker.rollback()
+            blocker.close()
+
+        assert result["status"] == 503
+        assert json.loads(result["body"]) == {"detail": UNAVAILABLE, "errors": []}
+        assert not Annotation.objects.exists()
+
+        retry = worker.request("POST", path, token_headers, _box(classes[0]))
+        assert retry["status"] == 201, retry["body"]
+        assert Annotation.objects.count() == 1 and AnnotationEvent.objects.count() == 1
+    finally:
+        worker.stop()
+        if saved_timeout is None:
+            options.pop("timeout", None)
+        else:
+            options["timeout"] = saved_timeout

@@ -21,8 +21,9 @@ from django.conf import settings
 from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.forms import AuthenticationForm
 from django.contrib.auth.signals import user_logged_in, user_login_failed
+from django.contrib.auth.views import LoginView
 from django.core.cache import cache
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
 from django.dispatch import receiver
 from rest_framework import exceptions
 from rest_framework.authentication import TokenAuthentication, get_authorization_header
@@ -124,6 +125,19 @@ class ThrottledAuthenticationForm(AuthenticationForm):
                 raise ValidationError(self.error_messages["locked_out"], code="locked_out",
                                       params={"minutes": lockout_minutes()}) from None
             raise
+
+
+class ThrottledLoginView(LoginView):
+    """The login page; a locked-out sender gets the form with the reason, as 429 Too Many Requests."""
+
+    authentication_form = ThrottledAuthenticationForm
+
+    def form_invalid(self, form):
+        response = super().form_invalid(form)
+        if form.has_error(NON_FIELD_ERRORS, "locked_out"):
+            response.status_code = 429
+            response["Retry-After"] = str(settings.AUTH_FAILURE_WINDOW_SECONDS)
+        return response
 
 
 # API tokens ---------------------------------------------------------------------------------------

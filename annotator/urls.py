@@ -10,7 +10,7 @@ from mlassist.urls import api_urlpatterns as mlassist_api_urlpatterns
 from mlassist.urls import page_urlpatterns as mlassist_page_urlpatterns
 
 from .health import health
-from .throttling import ThrottledAuthenticationForm
+from .throttling import ThrottledLoginView
 
 # Swagger UI's page keeps a small <style> block of its own and its bundle sets styles as it renders:
 # that page alone may use inline styles. Its script comes from a URL (the split view), so script-src
@@ -20,8 +20,7 @@ api_docs = csp_update({"style-src": ["'unsafe-inline'"]})(SpectacularSwaggerSpli
 urlpatterns = [
     path("health", health, name="health"),
     path("admin/", admin.site.urls),
-    path("accounts/login/", auth_views.LoginView.as_view(authentication_form=ThrottledAuthenticationForm),
-         name="login"),
+    path("accounts/login/", ThrottledLoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("accounts/", views_account.account, name="account"),
     path("accounts/password/", auth_views.PasswordChangeView.as_view(), name="password_change"),

@@ -26,11 +26,12 @@ def test_the_login_page_locks_out_a_user_name_after_repeated_failures(client, db
         assert wrong.status_code == 200
         assert "did not match" in wrong.content.decode()
     third = _sign_in(client, "ann", "not-it")
+    assert third.status_code == 429 and third["Retry-After"] == "900"
     assert "Too many failed sign-ins from here. Wait 15 minutes" in third.content.decode()
 
     # Locked out: even the right password is refused, with the reason shown.
     right = _sign_in(client, "ann", "pw-secret-123")
-    assert right.status_code == 200
+    assert right.status_code == 429
     assert "Too many failed sign-ins" in right.content.decode()
     assert "_auth_user_id" not in client.session
 

@@ -39,3 +39,18 @@ def test_the_api_docs_page_renders_under_its_policy(signed_in, live_server):
     page, user = signed_in
     page.click("header >> text=API")
     expect(page.locator(".swagger-ui .info .title")).to_contain_text("Annotator API")
+
+
+def test_repeated_wrong_passwords_lock_the_sign_in_with_a_message(page, live_server, transactional_db, settings):
+    from ..factories import UserFactory
+
+    settings.LOGIN_FAILURE_LIMIT = 3
+    UserFactory(username="ann")
+    for password in ["guess-1", "guess-2", "guess-3", "pw-secret-123"]:
+        page.goto(f"{live_server.url}/accounts/login/")
+        page.fill("input[name=username]", "ann")
+        page.fill("input[name=password]", password)
+        page.click("button[type=submit]")
+    # Even the right password, last, is refused while the lock-out lasts.
+    expect(page.locator(".error")).to_contain_text("Too many failed sign-ins from here. Wait 15 minutes")
+    assert page.url.endswith("/accounts/login/")

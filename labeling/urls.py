@@ -1,6 +1,9 @@
 from django.urls import path
 
-from . import apis, apis_annotations, apis_io, apis_review, apis_smart, apis_urls, views, views_review, views_workspace
+from . import (
+    apis, apis_annotations, apis_camera, apis_io, apis_review, apis_smart, apis_urls, views, views_camera, views_review,
+    views_workspace,
+)
 
 api_urlpatterns = [
     path("projects/", apis.ProjectList.as_view(), name="api-project-list"),
@@ -34,6 +37,7 @@ api_urlpatterns = [
     path("jobs/<uuid:pk>/url-lines/", apis_urls.UrlImportLines.as_view(), name="api-job-url-lines"),
     path("images/<int:pk>/smart/box-mask/", apis_smart.BoxMask.as_view(), name="api-smart-box-mask"),
     path("images/<int:pk>/smart/superpixels/", apis_smart.Superpixels.as_view(), name="api-smart-superpixels"),
+    path("projects/<int:project_id>/capture/", apis_camera.Capture.as_view(), name="api-capture"),
 ]
 
 page_urlpatterns = [
@@ -44,4 +48,6 @@ page_urlpatterns = [
     path("projects/<int:project_id>/annotate/", views_workspace.workspace_next, name="workspace-next"),
     path("projects/<int:project_id>/images/<int:image_id>/annotate/", views_workspace.workspace, name="workspace"),
     path("projects/<int:project_id>/review/", views_review.review_page, name="project-review"),
+    path("projects/<int:project_id>/capture/", views_camera.capture_page, name="project-capture"),
+    path("projects/<int:project_id>/live/", views_camera.live_page, name="project-live"),
 ]

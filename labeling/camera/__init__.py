@@ -1,0 +1,1 @@
+"""The camera as a source of images: pure helpers (no Django) used by labeling/services/camera.py."""

@@ -1,0 +1,126 @@
+// Live labels: one 320x240 frame at a time goes to the server, which answers with the served
+// classifier's top-3 and the version that answered, so a newly promoted version shows at once.
+// Keep and Correct store the frame whose labels are on screen.
+
+import { config, grabFrame, isTyping, postForm, showMessage, startCamera, wireDevicePicker } from "./camera.js";
+
+const SIZE = { width: 320, height: 240 };
+const video = document.getElementById("camera-video");
+const canvas = document.createElement("canvas");
+const labelsList = document.getElementById("live-labels");
+const versionLine = document.getElementById("live-version");
+const speedLine = document.getElementById("live-speed");
+const storedLine = document.getElementById("live-stored");
+const keepButton = document.getElementById("live-keep");
+const correctButton = document.getElementById("live-correct");
+const correctSelect = document.getElementById("live-correct-class");
+const hotkeys = new Map(config.classes.filter((c) => c.hotkey).map((c) => [c.hotkey.toLowerCase(), c]));
+
+let shown = null; // { blob, version, labels } on screen
+let version = null;
+const latencies = []; // frame grabbed -> labels shown, the last 50
+let frames = 0;
+let since = performance.now();
+
+function renderLabels(labels) {
+  labelsList.replaceChildren(...labels.map((label) => {
+    const li = document.createElement("li");
+    li.dataset.class = label.label_class ?? "";
+    const name = document.createElement("span");
+    name.className = "name";
+    name.textContent = label.name;
+    const score = document.createElement("span");
+    score.className = "score";
+    score.textContent = label.score.toFixed(2);
+    li.append(name, score);
+    return li;
+  }));
+}
+
+function renderSpeed() {
+  const now = performance.now();
+  if (now - since < 1000) return;
+  const sorted = [...latencies].sort((a, b) => a - b);
+  const p95 = sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * 0.95))] ?? 0;
+  speedLine.textContent = `${(frames * 1000 / (now - since)).toFixed(1)} frames/s · p95 ${Math.round(p95)} ms`;
+  frames = 0;
+  since = now;
+}
+
+function setButtons() {
+  const ready = Boolean(shown);
+  if (keepButton) keepButton.disabled = !ready;
+  if (correctButton) correctButton.disabled = !ready;
+}
+
+async function loop() {
+  for (;;) {
+    const grabbed = performance.now();
+    const blob = await grabFrame(video, canvas, SIZE.width, SIZE.height, 0.85);
+    const form = new FormData();
+    form.append("frame", blob, "frame.jpg");
+    const response = await postForm(config.urls.live, form);
+    if (response.ok) {
+      const data = response.data;
+      if (!version || version.id !== data.version.id) {
+        versionLine.textContent = `Model version ${data.version.number}`;
+        versionLine.dataset.version = data.version.number;
+      }
+      version = data.version;
+      shown = { blob, version: data.version, labels: data.labels };
+      renderLabels(data.labels);
+      showMessage("");
+      latencies.push(performance.now() - grabbed);
+      if (latencies.length > 50) latencies.shift();
+      frames += 1;
+      renderSpeed();
+      setButtons();
+      continue;
+    }
+    // No model yet (404 says why), or the network stalled: say so, keep the video, try again soon.
+    shown = null;
+    setButtons();
+    labelsList.replaceChildren();
+    versionLine.textContent = response.status === 404 ? "No model in service" : "Waiting for the server…";
+    showMessage(response.data?.detail || "The server did not answer; trying again.");
+    await new Promise((resolve) => setTimeout(resolve, 2000));
+  }
+}
+
+async function store(classId) {
+  if (!shown) return;
+  const { blob, version: used, labels } = shown;
+  const form = new FormData();
+  form.append("frame", blob, "frame.jpg");
+  form.append("model_version", used.id);
+  if (classId) form.append("label_class", classId);
+  const response = await postForm(config.urls.frames, form);
+  if (response.ok) {
+    const name = classId ? config.classes.find((c) => String(c.id) === String(classId))?.name : null;
+    storedLine.textContent = classId
+      ? `Stored as image ${response.data.image}, tagged “${name}”.`
+      : `Kept as image ${response.data.image} with version ${used.number}'s proposals: ${labels.map((l) => l.name).join(", ")}.`;
+    storedLine.dataset.image = response.data.image;
+  } else {
+    const errors = response.data?.errors?.map((e) => e.detail).join("; ");
+    storedLine.textContent = `Not stored: ${errors || response.data?.detail || response.status}`;
+  }
+}
+
+keepButton?.addEventListener("click", () => store(null));
+correctButton?.addEventListener("click", () => store(correctSelect.value));
+document.addEventListener("keydown", (event) => {
+  if (isTyping(event) || event.ctrlKey || event.metaKey || event.altKey || event.repeat || !keepButton) return;
+  const key = event.key.toLowerCase();
+  if (key === "k") store(null);
+  else if (key === "c") store(correctSelect.value);
+  else if (hotkeys.has(key)) {
+    correctSelect.value = String(hotkeys.get(key).id);
+    store(correctSelect.value);
+  }
+});
+
+if (await startCamera(video, "", SIZE)) {
+  await wireDevicePicker(document.getElementById("camera-device"), video, SIZE);
+  loop();
+}

@@ -28,6 +28,8 @@ from ..smart.superpixels import slic_region
 
 # Larger images are refused by the smart tools (the workspace's other tools still work on them).
 DEFAULT_MAX_SIDE = 10_000
+# The disk cache is trimmed, least recently used first, past this size (an 8000² image takes 64 MB).
+DEFAULT_CACHE_MAX_BYTES = 2 * 1024**3
 _MEMORY_CACHE_IMAGES = 8
 
 _cache_lock = threading.Lock()
@@ -59,23 +61,46 @@ def image_levels(*, image: Image) -> list[Level]:
             return _opened[key]
     folder = _cache_dir()
     paths = [folder / f"{key}-f{f}.npy" for f in _factors(image.width, image.height)]
-    if all(p.exists() for p in paths):
-        levels = [Level(int(p.stem.rsplit("-f", 1)[1]), np.load(p, mmap_mode="r")) for p in paths]
-    else:
+    if not all(p.exists() for p in paths):
         with image.file.open("rb") as fh:
-            levels = decode_levels(fh, width=image.width, height=image.height)
+            decoded = decode_levels(fh, width=image.width, height=image.height)
         folder.mkdir(parents=True, exist_ok=True)
-        for level, path in zip(levels, paths, strict=True):
+        for level, path in zip(decoded, paths, strict=True):
             # Written aside and renamed, so a concurrent request never reads half a file.
             fd, tmp = tempfile.mkstemp(dir=folder, suffix=".npy.tmp")
             with os.fdopen(fd, "wb") as out:
                 np.save(out, level.pixels)
             os.replace(tmp, path)
+        del decoded
+        _trim_cache(folder, keep=set(paths))
+    # Memory-mapped: the pages are the OS's file cache, shared by the web processes, not each one's heap.
+    levels = []
+    for path in paths:
+        levels.append(Level(int(path.stem.rsplit("-f", 1)[1]), np.load(path, mmap_mode="r")))
+        path.touch()  # recently used: trimmed last
     with _cache_lock:
         _opened[key] = levels
         while len(_opened) > _MEMORY_CACHE_IMAGES:
             _opened.popitem(last=False)
     return levels
+
+
+def _trim_cache(folder: Path, keep: set[Path]) -> None:
+    """Delete the least recently used levels until the cache fits SMART_CACHE_MAX_BYTES."""
+    limit = getattr(settings, "SMART_CACHE_MAX_BYTES", DEFAULT_CACHE_MAX_BYTES)
+    entries = []
+    for entry in os.scandir(folder):
+        if entry.name.endswith(".npy"):
+            stat = entry.stat()
+            entries.append((stat.st_mtime, stat.st_size, Path(entry.path)))
+    total = sum(size for _, size, _ in entries)
+    for _, size, path in sorted(entries):
+        if total <= limit:
+            break
+        if path in keep:
+            continue
+        path.unlink(missing_ok=True)
+        total -= size
 
 
 def _check_image(image: Image) -> None:

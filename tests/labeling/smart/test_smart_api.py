@@ -162,3 +162,19 @@ def test_superpixels_of_a_bad_region_name_it(shapes_image, annotator, client_for
     res = client_for(annotator).post(f"/api/images/{image.pk}/smart/superpixels/",
                                      {"region": {"x": 0, "y": 0, "w": 0, "h": 240}}, format="json")
     assert res.status_code == 400 and res.json()["errors"][0]["field"] == "region.w"
+
+
+def test_the_level_cache_is_trimmed_least_recently_used_first(project, annotator, client_for, settings):
+    settings.SMART_CACHE_MAX_BYTES = 200_000
+    client = client_for(annotator)
+    images = []
+    for seed in range(3):
+        pixels, _ = scene(seed, 240, 180)
+        images.append(ImageFactory(project=project, width=240, height=180, file=ContentFile(png(pixels), f"{seed}.png")))
+    for image in images:
+        assert client.post(url(image), {"box": {"x": 10, "y": 10, "w": 100, "h": 100}}, format="json").status_code == 200
+    folder = smart_services._cache_dir()
+    sizes = sum(p.stat().st_size for p in folder.glob("*.npy"))
+    assert sizes <= 200_000
+    names = {p.name.split("-")[0] for p in folder.glob("*.npy")}
+    assert str(images[-1].pk) in names and str(images[0].pk) not in names

@@ -51,18 +51,38 @@ function failedItem(job) {
   return li;
 }
 
+// Training runs are not jobs (mlassist.TrainingRun), but people wait for them here too: the newest
+// run shows as a bar while it waits or runs, and as a failure (retried from the model page) when it failed.
+function trainingItems(runs, since) {
+  const run = runs.find((r) => r.state === "running") ?? runs[0];
+  if (!run) return [[], []];
+  if (run.state === "queued" || run.state === "running") {
+    return [[activeItem({ id: `run-${run.id}`, kind: "Training the model", state: run.state, detail: run.detail,
+      progress: run.progress })], []];
+  }
+  if (run.state !== "failed" || new Date(run.finished_at) < since) return [[], []];
+  const li = failedItem({ id: `run-${run.id}`, kind: "Training", error: run.error, can_retry: false });
+  const link = document.createElement("a");
+  link.href = box.dataset.modelUrl;
+  link.textContent = "Train again on the model page";
+  li.append(link);
+  return [[], [li]];
+}
+
 async function poll() {
   clearTimeout(timer);
-  const since = new Date(Date.now() - FAILED_WITHIN_MS).toISOString();
-  const [active, failed] = await Promise.all([
+  const since = new Date(Date.now() - FAILED_WITHIN_MS);
+  const [active, failed, runs] = await Promise.all([
     api("GET", `${box.dataset.url}?state__in=queued,running&page_size=20`),
-    api("GET", `${box.dataset.url}?state=failed&finished_at__gte=${encodeURIComponent(since)}&page_size=10`),
+    api("GET", `${box.dataset.url}?state=failed&finished_at__gte=${encodeURIComponent(since.toISOString())}&page_size=10`),
+    api("GET", box.dataset.runsUrl),
   ]);
-  const running = active.ok ? active.data.results : [];
-  const failures = failed.ok ? failed.data.results : [];
+  const [training, trainingFailed] = trainingItems(runs.ok ? runs.data : [], since);
+  const running = [...(active.ok ? active.data.results.map(activeItem) : []), ...training];
+  const failures = [...(failed.ok ? failed.data.results.map(failedItem) : []), ...trainingFailed];
   box.hidden = running.length === 0 && failures.length === 0;
-  box.querySelector("ul.jobs:not(.jobs-failed)").replaceChildren(...running.map(activeItem));
-  box.querySelector("ul.jobs-failed").replaceChildren(...failures.map(failedItem));
+  box.querySelector("ul.jobs:not(.jobs-failed)").replaceChildren(...running);
+  box.querySelector("ul.jobs-failed").replaceChildren(...failures);
   timer = setTimeout(poll, running.length ? 1500 : 6000);
 }
 

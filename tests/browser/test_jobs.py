@@ -41,3 +41,17 @@ def test_an_annotator_sees_the_failure_but_no_retry(signed_in, live_server):
     row = page.locator(f"#jobs li[data-job='{job.pk}']")
     expect(row).to_contain_text("COCO import failed: annotations[0].bbox: bad")
     expect(row.get_by_role("button", name="Retry")).to_have_count(0)
+
+
+def test_a_failed_training_run_shows_its_reason_and_leads_to_the_model_page(signed_in, live_server):
+    from mlassist.models import TrainingRun
+
+    page, user = signed_in
+    project = project_of(user)
+    TrainingRun.objects.create(project=project, state="failed", attempts=3, error=crash_reason(3),
+                               finished_at=timezone.now())
+    page.goto(f"{live_server.url}/projects/{project.pk}/")
+    jobs = page.locator("#jobs")
+    expect(jobs).to_contain_text("Training failed: The worker stopped 3 times")
+    jobs.get_by_role("link", name="Train again on the model page").click()
+    page.wait_for_url(f"{live_server.url}/projects/{project.pk}/model/")

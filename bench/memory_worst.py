@@ -37,8 +37,8 @@ from ._server import machine
 
 ROOT = Path(__file__).resolve().parent.parent
 MB = 1024  # ru_maxrss is in KiB
-CASES = ["json_deep", "json_20mb", "coco_nested", "zip_zeros", "zip_padded", "png_check", "png_thumbnail", "png_features",
-         "png_features_rgba", "url_import"]
+CASES = ["json_deep", "json_20mb", "coco_nested", "zip_zeros", "zip_padded", "png_check", "png_thumbnail",
+         "png_features", "png_features_rgba", "url_import"]
 
 
 def _peak_kib() -> int:
@@ -121,7 +121,8 @@ def case_coco_nested(var):
     try:
         from labeling.coco.importer import coco_parse
     except ImportError:
-        return _peak_kib(), time.perf_counter(), {"outcome": "helper B's streaming COCO parser has not landed", "bound_mib": 0}
+        missing = {"outcome": "helper B's streaming COCO parser has not landed", "bound_mib": 0}
+        return _peak_kib(), time.perf_counter(), missing
     depth = 200_000
     body = b'{"images": [], "annotations": [], "categories": [], "info": ' + b"[" * depth + b"]" * depth + b"}"
     before, started = _peak_kib(), time.perf_counter()
@@ -199,8 +200,8 @@ def case_png_check(var):
     before, started = _peak_kib(), time.perf_counter()
     with open(path, "rb") as fh:
         checked = check_image("huge.png", fh)
-    return before, started, {"outcome": f"{size / 1024:.0f} KB, {checked.width}×{checked.height} accepted", "bound_mib": 50,
-                             "before": "400 MB (decoded whole)"}
+    outcome = f"{size / 1024:.0f} KB, {checked.width}×{checked.height} accepted"
+    return before, started, {"outcome": outcome, "bound_mib": 50, "before": "400 MB (decoded whole)"}
 
 
 def case_png_thumbnail(var):
@@ -293,7 +294,9 @@ def case_url_import(var, n=2000):
         svc.url_import_job(job_id=job.pk)
     seconds = time.perf_counter() - started
     job.refresh_from_db()
-    rows = list(UrlImportLine.objects.filter(job=job).order_by("line").values("line", "url", "detail", "outcome", "image"))
+    rows = list(
+        UrlImportLine.objects.filter(job=job).order_by("line").values("line", "url", "detail", "outcome", "image")
+    )
     # What the old code wrote: the whole growing result after every URL (quadratic).
     old_bytes, acc = 0, 0
     for row in rows:
@@ -309,7 +312,8 @@ def case_url_import(var, n=2000):
     httpd.shutdown()
     outcome = (
         f"{n} URLs in {seconds:.1f} s: {len(rows)} rows, result {job.result}; {len(writes)} writes "
-        f"({len(writes) / n:.1f} a line, {sum(writes) / 1e6:.1f} MB of SQL; the old rewrite: {old_bytes / 1e6:.0f} MB); "
+        f"({len(writes) / n:.1f} a line, {sum(writes) / 1e6:.1f} MB of SQL; "
+        f"the old rewrite: {old_bytes / 1e6:.0f} MB); "
         f"job list {list_bytes} B, job {job_bytes} B, refused page {page_bytes} B"
     )
     return before, started, {"outcome": outcome, "bound_mib": 100, "seconds": seconds}

@@ -75,9 +75,11 @@ def _image_store(*, project: Project, user, checked: CheckedImage, seen: dict[st
     digest = checked.sha256
     existing = project.images.filter(sha256=digest).values_list("id", "file_name").first()
     if digest in seen:
-        raise DuplicateImage(checked.name, f"The same image as {seen[digest]} in this upload.", existing and existing[0])
+        same = f"The same image as {seen[digest]} in this upload."
+        raise DuplicateImage(checked.name, same, existing and existing[0])
     if existing:
-        raise DuplicateImage(checked.name, f"Already in the project as image {existing[0]} ({existing[1]}).", existing[0])
+        already = f"Already in the project as image {existing[0]} ({existing[1]})."
+        raise DuplicateImage(checked.name, already, existing[0])
     image = Image(
         project=project,
         file_name=checked.name[:255],

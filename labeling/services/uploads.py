@@ -31,6 +31,7 @@ BROWSER_FORMATS = {"JPEG": "jpg", "PNG": "png", "GIF": "gif", "WEBP": "webp", "B
 # Magic numbers of archives and compressed files that must not hide inside a zip.
 ARCHIVE_MAGIC = (b"PK\x03\x04", b"PK\x05\x06", b"\x1f\x8b", b"BZh", b"\xfd7zXZ", b"7z\xbc\xaf", b"Rar!")
 ARCHIVE_SUFFIXES = (".zip", ".tar", ".gz", ".tgz", ".bz2", ".xz", ".7z", ".rar")
+NOT_AN_IMAGE = "This is not an image that can be decoded (JPEG, PNG, GIF, WebP or BMP)."
 _ROTATED = {5, 6, 7, 8}  # EXIF orientations that swap width and height
 _CHUNK = 256 * 1024
 # Enough of a file for Pillow to read any supported format's header: a member whose first bytes
@@ -105,7 +106,7 @@ def check_image(name: str, source: bytes | BinaryIO, *, percent_encoded: bool = 
     except UploadRefused:
         raise
     except UnidentifiedImageError:
-        raise UploadRefused(name, "This is not an image that can be decoded (JPEG, PNG, GIF, WebP or BMP).") from None
+        raise UploadRefused(name, NOT_AN_IMAGE) from None
     except (PIL.Image.DecompressionBombError, PIL.Image.DecompressionBombWarning):
         raise UploadRefused(name, f"The image has more pixels than allowed: over the limit of {limit}.") from None
     except (OSError, SyntaxError, ValueError, EOFError, zlib.error) as exc:
@@ -269,7 +270,9 @@ def zip_members(archive_name: str, fileobj) -> Iterator[tuple[str, BinaryIO | Up
         raise UploadRefused(archive_name, f"The zip archive could not be read: {exc}.") from None
     cap, per_file = settings.ZIP_MAX_TOTAL_BYTES, settings.UPLOAD_MAX_FILE_BYTES
     if len(members) > settings.ZIP_MAX_MEMBERS:
-        raise UploadRefused(archive_name, f"The archive has {len(members)} files; the limit is {settings.ZIP_MAX_MEMBERS}.")
+        raise UploadRefused(
+            archive_name, f"The archive has {len(members)} files; the limit is {settings.ZIP_MAX_MEMBERS}."
+        )
     declared = sum(m.file_size for m in members)
     if declared > cap:
         raise UploadRefused(archive_name, f"The archive expands to {declared} bytes; the limit is {cap} (zip bomb?).")
@@ -292,7 +295,9 @@ def zip_members(archive_name: str, fileobj) -> Iterator[tuple[str, BinaryIO | Up
             with tempfile.SpooledTemporaryFile(max_size=_SPOOL_IN_MEMORY) as spool:
                 refusal, size = _member_copy(archive, member, label, spool, per_file, cap - read_total)
                 if size > cap - read_total:
-                    raise UploadRefused(archive_name, f"The archive expands beyond the limit of {cap} bytes (zip bomb?).")
+                    raise UploadRefused(
+                        archive_name, f"The archive expands beyond the limit of {cap} bytes (zip bomb?)."
+                    )
                 read_total += size
                 if refusal is not None:
                     yield label, refusal
@@ -315,7 +320,7 @@ def _member_copy(archive, member, label, spool, per_file: int, room: int) -> tup
             if head.startswith(ARCHIVE_MAGIC):
                 return UploadRefused(label, "Archives inside archives are not accepted."), size
             if not _looks_like_image(head):
-                return UploadRefused(label, "This is not an image that can be decoded (JPEG, PNG, GIF, WebP or BMP)."), size
+                return UploadRefused(label, NOT_AN_IMAGE), size
             spool.write(head)
             while size <= min(per_file, room) and (chunk := stream.read(_CHUNK)):
                 size += len(chunk)

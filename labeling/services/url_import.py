@@ -189,7 +189,8 @@ def url_import(*, project: Project, user, urls: list[dict], on_line=None, job: J
             on_line(index + 1, len(urls), outcome)
     stored = UrlImportLine.Outcome.STORED
     # An interrupted attempt's images too: a waiting features job takes them all.
-    if any(o.outcome == stored for o in outcomes) or (job is not None and job.url_lines.filter(outcome=stored).exists()):
+    earlier = job is not None and job.url_lines.filter(outcome=stored).exists()
+    if earlier or any(o.outcome == stored for o in outcomes):
         from mlassist.services.features import features_request
 
         features_request(project_id=project.pk)

@@ -1,4 +1,4 @@
-"""Held-out metrics: accuracy for tags, COCO mAP (pycocotools' COCOeval) for boxes and masks."""
+"""Held-out metrics: macro F1 for tags, COCO mAP (pycocotools' COCOeval) for boxes and masks."""
 
 from __future__ import annotations
 
@@ -10,11 +10,28 @@ import numpy as np
 
 
 def classification_metrics(probs: np.ndarray, y: np.ndarray, multilabel: bool = False) -> dict:
-    """accuracy (top-1, or per-label at 0.5 for multi-label) and, for multi-label, micro F1."""
+    """f1_macro (the score shown and promoted by), accuracy, and for multi-label exact match and micro F1.
+
+    Accuracy is kept for continuity but never decides anything: per-label accuracy of a multi-label
+    head rewards predicting nothing (most labels are absent), and top-1 accuracy rewards always
+    answering the commonest class. Macro F1 averages each class's F1 over the classes that occur in
+    the truth or the predictions, so a head that predicts nothing, or one class for everything,
+    scores low. f1_macro is -1.0 when no class occurs at all (COCOeval's convention for "no ground
+    truth"), so it neither wins nor loses a comparison by accident.
+    """
     if len(y) == 0:
-        return {"accuracy": float("nan"), "n_val": 0}
+        return {"accuracy": float("nan"), "f1_macro": -1.0, "n_val": 0}
     if not multilabel:
-        return {"accuracy": float(np.mean(probs.argmax(axis=1) == np.asarray(y))), "n_val": int(len(y))}
+        truth_idx = np.asarray(y).astype(int)
+        pred_idx = probs.argmax(axis=1)
+        k = probs.shape[1]
+        truth = np.eye(k, dtype=bool)[truth_idx]
+        pred = np.eye(k, dtype=bool)[pred_idx]
+        return {
+            "accuracy": float(np.mean(pred_idx == truth_idx)),
+            "f1_macro": f1_macro(pred, truth),
+            "n_val": int(len(y)),
+        }
     pred = probs >= 0.5
     truth = np.asarray(y).astype(bool)
     tp = float(np.sum(pred & truth))
@@ -23,8 +40,19 @@ def classification_metrics(probs: np.ndarray, y: np.ndarray, multilabel: bool = 
         "accuracy": float(np.mean(pred == truth)),
         "exact_match": float(np.mean(np.all(pred == truth, axis=1))),
         "f1_micro": 2 * tp / denom if denom else 1.0,
+        "f1_macro": f1_macro(pred, truth),
         "n_val": int(len(y)),
     }
+
+
+def f1_macro(pred: np.ndarray, truth: np.ndarray) -> float:
+    """Mean per-class F1 of boolean [n, classes] matrices, over classes present in truth or predictions."""
+    tp = np.sum(pred & truth, axis=0).astype(float)
+    denom = pred.sum(axis=0) + truth.sum(axis=0)
+    present = denom > 0
+    if not present.any():
+        return -1.0
+    return float(np.mean(2 * tp[present] / denom[present]))
 
 
 def coco_map(

@@ -300,7 +300,9 @@ class JobDetail(APIView):
 
     @cached_property
     def job(self):
-        return get_object_or_404(Job.objects.filter(project__in=visible_projects(self.request.user)), pk=self.kwargs["pk"])
+        # Not params (a URL import's whole list): polling a job must not load it each time.
+        jobs = Job.objects.defer("params").filter(project__in=visible_projects(self.request.user))
+        return get_object_or_404(jobs, pk=self.kwargs["pk"])
 
     def get_project(self):
         return self.job.project

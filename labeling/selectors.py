@@ -119,5 +119,24 @@ def annotation_rows(*, image: Image) -> list[dict]:
 
 
 def job_list(*, project: Project) -> QuerySet[Job]:
-    """A project's jobs, newest first, without the possibly large ``result`` (lists leave it out)."""
-    return project.jobs.defer("result").order_by("-created_at")
+    """A project's jobs, newest first, without the possibly large ``result`` (lists leave it out) and
+    ``params`` (a URL import's list: up to URL_IMPORT_MAX_LIST_BYTES, never shown)."""
+    return project.jobs.defer("result", "params").order_by("-created_at")
+
+
+def uncertainty_queue_head(*, project: Project, limit: int = 10) -> list[dict]:
+    """The open images the model is least sure of, as the uncertainty-first queue would hand them out.
+
+    One query. ``margin`` is the gap between the model's two likeliest answers (0: a coin toss),
+    written by model assistance when it proposes; images it has not scored are left out here.
+    """
+    rows = (
+        project.images.filter(status__in=[Image.Status.NEW, Image.Status.IN_PROGRESS], uncertainty__isnull=False)
+        .order_by("uncertainty__margin", "id")
+        .values("id", "file_name", "status", "claimed_by__username", "uncertainty__margin")[:limit]
+    )
+    return [
+        {"id": r["id"], "file_name": r["file_name"], "status": r["status"], "claimed_by": r["claimed_by__username"],
+         "margin": r["uncertainty__margin"]}
+        for r in rows
+    ]

@@ -584,3 +584,21 @@ def test_worker_imports_a_url_list(worker_allowing_loopback, server, project, ma
     assert "404" in errors[4]["detail"] and errors[4]["url"].endswith("/missing.png")
     assert "not an image" in errors[5]["detail"]
     assert "http and https" in errors[6]["detail"]
+
+
+@pytest.mark.django_db
+def test_polling_jobs_never_loads_the_url_list(project, manager, client_for):
+    """A URL import keeps its list (up to URL_IMPORT_MAX_LIST_BYTES) in params: the list and the job's
+    own page, polled every second or two, must not read it back each time."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    urls = [{"line": i, "url": f"http://a.example/{'x' * 1000}/{i}.png"} for i in range(1, 2001)]
+    job = svc.url_import_start(project=project, user=manager, url_list=svc.UrlList(urls=urls))
+    api = client_for(manager)
+    for path in (f"/api/projects/{project.pk}/jobs/", f"/api/jobs/{job.pk}/"):
+        with CaptureQueriesContext(connection) as queries:
+            response = api.get(path)
+        assert response.status_code == 200 and len(response.content) < 2000
+        job_queries = [q["sql"] for q in queries.captured_queries if "labeling_job" in q["sql"]]
+        assert job_queries and not any('"params"' in q for q in job_queries), job_queries

@@ -14,7 +14,8 @@ from labeling.models import Image
 from labeling.services.annotations import annotation_create
 from labeling.services.projects import label_class_create, project_create
 
-from .test_workspace import at, drag, open_ws, saved
+from .test_workspace import at, drag, saved
+from .test_workspace import open_ws as open_page
 
 pytestmark = pytest.mark.browser
 
@@ -53,6 +54,12 @@ def setup(signed_in, live_server):
     image.file.save("shapes.png", ContentFile(_png(pixels)), save=False)
     image.save()
     return page, project, cls, image, truth
+
+
+def open_ws(page, live_server, project, image):
+    """The workspace, once the image itself is decoded (the wand and scissors read its pixels)."""
+    open_page(page, live_server, project, image)
+    page.wait_for_function("() => window.__workspaceImageReady && window.__ws.ws.renderer.levels.length > 0")
 
 
 def stored(page, image):

@@ -143,6 +143,7 @@ export class ScissorsTool {
 
   down(e, p) {
     const ws = this.ws;
+    if (!ws.renderer.levels.length) { ws.toast("The image is still loading."); return; }
     if (this.anchors.length >= 3) {
       const [fx, fy] = ws.view.toScreen(...this.anchors[0]);
       if (Math.hypot(fx - p.sx, fy - p.sy) <= CLOSE_PX) { this.close(); return; }

@@ -79,7 +79,9 @@ export class WandTool {
   }
 
   down(e, p) {
-    const ws = this.ws, bitmap = this.bitmapAt(p);
+    const ws = this.ws;
+    if (!ws.renderer.levels.length) { ws.toast("The image is still loading."); return; }
+    const bitmap = this.bitmapAt(p);
     if (!bitmap?.w) return;
     let target = ws.activeMask != null ? ws.store.get(ws.activeMask) : null;
     if (target && (target.kind !== "mask" || !ws.isDrawn(target) || !ws.selection.has(target.cid))) target = null;

@@ -57,7 +57,8 @@ def scene(seed: int, width: int = 640, height: int = 480, objects: int = 3):
         r = rng.uniform(0.07, 0.2) * min(width, height)
         cx, cy = rng.uniform(r, width - r), rng.uniform(r, height - r)
         mask = _shape_mask(rng, height, width, cx, cy, r)
-        if (mask & cv2.dilate(taken.astype(np.uint8), np.ones((9, 9), np.uint8)).astype(bool)).any() or mask.sum() < 400:
+        near = cv2.dilate(taken.astype(np.uint8), np.ones((9, 9), np.uint8)).astype(bool)
+        if (mask & near).any() or mask.sum() < 400:
             continue
         # Contrast from subtle (25 levels away from the background's base colour) to strong.
         direction = rng.normal(0, 1, 3)

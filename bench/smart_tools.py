@@ -31,6 +31,7 @@ from ._server import machine, percentile, server
 from .smart_shapes import objects, scene
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+TIMES = "() => [window.__ws.ws.tools.TOOL.moveTimes.slice(), window.__ws.ws.tools.TOOL.setupTimes.slice()]"
 
 
 def _stats(values, unit="ms"):
@@ -52,7 +53,8 @@ def _big_scene(side: int, seed: int):
     if side == 1000:
         return pixels, masks
     big = cv2.resize(pixels, (side, side), interpolation=cv2.INTER_LINEAR)
-    big_masks = [cv2.resize(m.astype(np.uint8), (side, side), interpolation=cv2.INTER_NEAREST).astype(bool) for m in masks]
+    big_masks = [cv2.resize(m.astype(np.uint8), (side, side), interpolation=cv2.INTER_NEAREST).astype(bool)
+                 for m in masks]
     return big, big_masks
 
 
@@ -165,7 +167,8 @@ def bench_noc(count):
         strokes, n = [], 1
         while True:
             t0 = time.perf_counter()
-            crop = grabcut_box_to_mask(levels, width=W, height=H, box=(box["x"], box["y"], box["w"], box["h"]), strokes=strokes)
+            crop = grabcut_box_to_mask(levels, width=W, height=H, box=(box["x"], box["y"], box["w"], box["h"]),
+                                       strokes=strokes)
             times.append((time.perf_counter() - t0) * 1000)
             pred = np.zeros((H, W), bool)
             pred[crop.y0:crop.y1, crop.x0:crop.x1] = crop.upscaled()
@@ -208,14 +211,14 @@ def bench_browser(base, project_id, image_ids):
             page.keyboard.press("w")
             for i in range(150):
                 page.mouse.move(cx + 300 * np.sin(i / 9), cy + 200 * np.sin(i / 13))
-            wand = page.evaluate("() => [window.__ws.ws.tools.wand.moveTimes.slice(), window.__ws.ws.tools.wand.setupTimes.slice()]")
+            wand = page.evaluate(TIMES.replace("TOOL", "wand"))
             page.keyboard.press("i")
             setups, moves = [], []
             for k in range(4):
                 page.mouse.click(cx - 200 + 130 * k, cy - 100 + 60 * (k % 2))
                 for i in range(60):
                     page.mouse.move(cx - 200 + 130 * k + 100 * np.sin(i / 7), cy - 100 + 80 * np.cos(i / 9))
-            scissors = page.evaluate("() => [window.__ws.ws.tools.scissors.moveTimes.slice(), window.__ws.ws.tools.scissors.setupTimes.slice()]")
+            scissors = page.evaluate(TIMES.replace("TOOL", "scissors"))
             page.keyboard.press("Escape")
             moves, setups = scissors
             t0 = page.evaluate("() => performance.now()")
@@ -241,7 +244,8 @@ def main():
         results, full = bench_box_mask(base, token, project_id, args.requests, args.skip_full)
         from labeling.models import Image
 
-        image_ids = {side: Image.objects.get(project_id=project_id, file_name=f"scene{side}.jpg").pk for side in (1024, 8000)}
+        image_ids = {side: Image.objects.get(project_id=project_id, file_name=f"scene{side}.jpg").pk
+                     for side in (1024, 8000)}
         browser = bench_browser(base, project_id, image_ids)
 
     print(f"# {datetime.date.today()}; {machine()}")
@@ -257,7 +261,8 @@ def main():
     print(f"## NoC@85 on {len(nocs)} generated objects (640×480 scenes; box jittered ±3 %)")
     nocs_a = np.array(nocs)
     print(f"box → mask: median NoC {np.median(nocs_a):.1f}, mean {nocs_a.mean():.2f}; "
-          f"IoU ≥ 0.85 after 1 / 2 / 3 interactions: {np.mean(nocs_a <= 1):.0%} / {np.mean(nocs_a <= 2):.0%} / {np.mean(nocs_a <= 3):.0%}; "
+          f"IoU ≥ 0.85 after 1 / 2 / 3 interactions: "
+          f"{np.mean(nocs_a <= 1):.0%} / {np.mean(nocs_a <= 2):.0%} / {np.mean(nocs_a <= 3):.0%}; "
           f"not reached in 20: {np.sum(nocs_a > 20)}; IoU after the box alone: median {np.median(first_ious):.3f}, "
           f"mean {np.mean(first_ious):.3f}   target median ≤ 3")
     print(f"hand-drawn polygon: median {np.median(polys):.0f} clicks, mean {np.mean(polys):.1f}")
@@ -266,7 +271,8 @@ def main():
     for side, b in browser.items():
         wand_moves, wand_setup = b["wand"]
         moves, setups = b["scissors"]
-        print(f"{side}²: wand hover: {_stats(wand_moves)}; set-up (visible pixels): {_stats(wand_setup)}   target ≤ 16 ms / ≤ 300 ms")
+        print(f"{side}²: wand hover: {_stats(wand_moves)}; set-up (visible pixels): {_stats(wand_setup)}"
+              "   target ≤ 16 ms / ≤ 300 ms")
         print(f"{side}²: scissors move: {_stats(moves)}; set-up per click (Dijkstra): {_stats(setups)}")
         print(f"{side}²: superpixels of the view, request to ready: {b['superpixels']:.0f} ms")
 

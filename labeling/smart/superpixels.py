@@ -17,7 +17,9 @@ WORK_SIDE = 512
 CELL = 10  # a superpixel's side, about, in work pixels
 
 
-def slic_region(levels: list[Level], *, width: int, height: int, region) -> tuple[tuple[int, int, int, int], np.ndarray]:
+def slic_region(
+    levels: list[Level], *, width: int, height: int, region
+) -> tuple[tuple[int, int, int, int], np.ndarray]:
     """((x0, y0, x1, y1) in image pixels, labels rows × cols uint16): the labels' grid covers the box."""
     x, y, w, h = region
     level = pick_level(levels, span=max(w, h), want=WORK_SIDE)

@@ -204,7 +204,8 @@ def test_smart_box_on_a_20000_px_image_says_why_it_cannot(signed_in, live_server
     page, user = signed_in
     project = project_create(user=user, name="Panorama", kinds=["mask"])
     label_class_create(project=project, name="thing", color="#e53935")
-    image = Image(project=project, file_name="pano.png", width=20000, height=1000, sha256="b" * 64, size=1, format="PNG")
+    image = Image(project=project, file_name="pano.png", width=20000, height=1000, sha256="b" * 64, size=1,
+                  format="PNG")
     image.file.save("pano.png", ContentFile(_png(np.full((50, 1000, 3), 90, np.uint8))), save=False)
     image.save()
     open_ws(page, live_server, project, image)
@@ -286,3 +287,25 @@ def test_a_rough_box_over_a_model_proposal_takes_the_models_box(setup, live_serv
     rows = stored(page, image)
     assert len(rows) == 2 and rows[1]["origin"] == "human"
     assert rows[1]["geometry"]["x"] == pytest.approx(28, abs=1)
+
+
+def test_strokes_correct_a_model_mask_proposal_which_becomes_accepted(setup, live_server):
+    page, project, cls, image, truth = setup
+    # The model's mask: the disc plus a slab of grass on its right.
+    wrong = truth["disc"].copy()
+    wrong[60:100, 125:150] = True
+    rle = mask_api.encode(np.asfortranarray(wrong.astype(np.uint8)))
+    proposal = annotation_create(image=image, user=None, data={
+        "label_class": cls.pk, "kind": "mask", "origin": "model", "score": 0.6,
+        "geometry": {"rle": {"size": [H, W], "counts": rle["counts"].decode()}}})
+    open_ws(page, live_server, project, image)
+    page.locator(f"#ws-objects li[data-id='{proposal.pk}']").click(position={"x": 4, "y": 4})
+    page.keyboard.press("g")
+    page.keyboard.down("Alt")
+    drag(page, (138, 65), (138, 95))  # "not the object", across the slab
+    page.keyboard.up("Alt")
+    smart_done(page)
+    [row] = stored(page, image)
+    assert (row["id"], row["state"]) == (proposal.pk, "accepted")
+    assert not row["array"][80, 140]
+    assert iou(row["array"], truth["disc"]) >= 0.9

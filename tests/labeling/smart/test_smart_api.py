@@ -40,7 +40,8 @@ def decode(rle):
 
 def box_of(mask):
     ys, xs = np.nonzero(mask)
-    return {"x": int(xs.min()), "y": int(ys.min()), "w": int(xs.max() + 1 - xs.min()), "h": int(ys.max() + 1 - ys.min())}
+    x0, y0 = int(xs.min()), int(ys.min())
+    return {"x": x0, "y": y0, "w": int(xs.max()) + 1 - x0, "h": int(ys.max()) + 1 - y0}
 
 
 def test_an_annotator_gets_the_mask_of_the_object_in_the_box_and_nothing_is_stored(
@@ -170,9 +171,11 @@ def test_the_level_cache_is_trimmed_least_recently_used_first(project, annotator
     images = []
     for seed in range(3):
         pixels, _ = scene(seed, 240, 180)
-        images.append(ImageFactory(project=project, width=240, height=180, file=ContentFile(png(pixels), f"{seed}.png")))
+        data = ContentFile(png(pixels), f"{seed}.png")
+        images.append(ImageFactory(project=project, width=240, height=180, file=data))
     for image in images:
-        assert client.post(url(image), {"box": {"x": 10, "y": 10, "w": 100, "h": 100}}, format="json").status_code == 200
+        res = client.post(url(image), {"box": {"x": 10, "y": 10, "w": 100, "h": 100}}, format="json")
+        assert res.status_code == 200
     folder = smart_services._cache_dir()
     sizes = sum(p.stat().st_size for p in folder.glob("*.npy"))
     assert sizes <= 200_000

@@ -1,6 +1,6 @@
 """Validation and normalisation of annotation geometry, in image pixels (origin top-left).
 
-Pure functions (numpy, pycocotools, scikit-image; no ORM), so every path that stores an
+Pure functions (numpy, pycocotools, OpenCV; no ORM), so every path that stores an
 annotation — the API, bulk edits, COCO import, the model's proposals — runs the same checks.
 ``labeling.rules`` adds the rules that are not about shape (kinds, states, scores, tags).
 
@@ -28,7 +28,7 @@ from .crossing import cross, find_crossing
 # Outlines stored for masks (see mask_outline): traced on a copy no larger than this on its
 # long side, with at most this many vertices in all.
 OUTLINE_MAX_SIDE = 256
-OUTLINE_MAX_VERTICES = 512
+OUTLINE_MAX_VERTICES = 128
 
 
 class RuleError(ValueError):
@@ -127,24 +127,15 @@ def validate_polygon(
         raise _error(path, ("points",), "must be a list of [x, y] points.")
     if len(points) > limit:
         raise _error(path, ("points",), f"has {len(points)} points; at most {limit} are allowed.")
-    clean, index = [], []  # index: where each kept point was in the input, for error paths
-    for i, point in enumerate(points):
-        loc = ("points", i)
-        if not isinstance(point, (list, tuple)) or len(point) != 2:
-            raise _error(path, loc, "must be a pair [x, y].")
-        x, y = _number(point[0], path, (*loc, 0)), _number(point[1], path, (*loc, 1))
-        _inside(x, width, path, (*loc, 0))
-        _inside(y, height, path, (*loc, 1))
-        if clean and clean[-1] == [x, y]:
-            continue
-        clean.append([x, y])
-        index.append(i)
-    if len(clean) > 1 and clean[-1] == clean[0]:
-        clean.pop()
-        index.pop()
+    pts = _points_inside(points, width, height, path)
+    # Drop repeated consecutive points and a closing repeat; index: where each kept one was sent.
+    index = np.flatnonzero(np.concatenate(([True], (pts[1:] != pts[:-1]).any(axis=1)))) if len(pts) else pts
+    if len(index) > 1 and (pts[index[-1]] == pts[index[0]]).all():
+        index = index[:-1]
+    pts, index = pts[index], index.tolist()
+    clean = pts.tolist()
     if len(clean) < 3:
         raise _error(path, ("points",), f"needs at least 3 different points, got {len(clean)}.")
-    pts = np.asarray(clean, dtype=np.float64)
     if not cross(pts[0, 0], pts[0, 1], pts[1, 0], pts[1, 1], pts[:, 0], pts[:, 1]).any():
         raise _error(path, ("points",), "encloses no area (all points on one line).")
     # Before any area: a crossing ring's shoelace area is meaningless (a symmetric bow-tie's is 0).
@@ -163,6 +154,31 @@ def validate_polygon(
     return {"points": clean}
 
 
+_NUMBER_TYPES = (int, float)  # what JSON numbers parse to (bool is not one of them)
+
+
+def _points_inside(points: list, width: int, height: int, path: str) -> np.ndarray:
+    """The points as an (n, 2) float array, or RuleError naming the first bad coordinate.
+
+    One vectorised check for the usual case (JSON's ints and floats); otherwise a
+    point-by-point walk names the culprit.
+    """
+    if all(type(p) in (list, tuple) and len(p) == 2 and type(p[0]) in _NUMBER_TYPES
+           and type(p[1]) in _NUMBER_TYPES for p in points):
+        pts = np.array(points, dtype=np.float64).reshape(-1, 2)
+        if np.isfinite(pts).all() and (pts >= 0).all() and (pts[:, 0] <= width).all() and (pts[:, 1] <= height).all():
+            return pts
+    for i, point in enumerate(points):
+        loc = ("points", i)
+        if not isinstance(point, (list, tuple)) or len(point) != 2:
+            raise _error(path, loc, "must be a pair [x, y].")
+        x, y = _number(point[0], path, (*loc, 0)), _number(point[1], path, (*loc, 1))
+        _inside(x, width, path, (*loc, 0))
+        _inside(y, height, path, (*loc, 1))
+    # Numbers of other types (numpy's, from Python callers) that passed the walk.
+    return np.array([[float(p[0]), float(p[1])] for p in points], dtype=np.float64).reshape(-1, 2)
+
+
 def polygon_area(points) -> float:
     """Shoelace area of one ring."""
     s = 0.0
@@ -175,7 +191,13 @@ def polygon_area(points) -> float:
 
 
 def compressed_rle_total(counts: str) -> tuple[int, int]:
-    """(pixels covered by all runs, pixels set) of a COCO compressed RLE string.
+    """(pixels covered by all runs, pixels set) of a COCO compressed RLE string (see rle_runs)."""
+    runs = rle_runs(counts)
+    return int(runs.sum()), int(runs[1::2].sum())
+
+
+def rle_runs(counts: str) -> np.ndarray:
+    """The run lengths (int64) of a COCO compressed RLE string, background first.
 
     Mirrors pycocotools' rleFrString (5 bits a character, 0x20 continues a number, 0x10 on
     the last character is the sign, runs after the third are deltas from the run two back),
@@ -208,7 +230,7 @@ def compressed_rle_total(counts: str) -> tuple[int, int]:
     runs[1::2] = np.cumsum(x[1::2])
     if runs.min() < 0 or runs.max() >= 1 << 32:
         raise ValueError(f"run {int(np.flatnonzero((runs < 0) | (runs >= 1 << 32))[0])} is out of range")
-    return int(runs.sum()), int(runs[1::2].sum())
+    return runs
 
 
 def validate_mask(geometry, width: int, height: int, path: str = "geometry") -> dict:
@@ -217,7 +239,11 @@ def validate_mask(geometry, width: int, height: int, path: str = "geometry") -> 
 
 
 def checked_mask(geometry, width: int, height: int, path: str = "geometry") -> tuple[dict, np.ndarray]:
-    """validate_mask, also returning the decoded mask (height × width, Fortran order)."""
+    """validate_mask, also returning the mask's canonical runs (for mask_outline).
+
+    Works on the runs alone, never on a decoded image: checking and storing a mask costs
+    what its runs cost, whatever the image's size.
+    """
     _expect_keys(geometry, {"rle"}, path)
     rle = geometry["rle"]
     _expect_keys(rle, {"size", "counts"}, path, ("rle",))
@@ -233,80 +259,102 @@ def checked_mask(geometry, width: int, height: int, path: str = "geometry") -> t
     counts = rle["counts"]
     pixels = height * width
     if isinstance(counts, list):
-        if not all(isinstance(c, int) and not isinstance(c, bool) and c >= 0 for c in counts):
-            raise _error(path, ("rle", "counts"), "uncompressed counts must be whole numbers >= 0.")
-        total, covered = sum(counts), sum(counts[1::2])
-        source = None  # made by pycocotools once the runs are known to be right
+        if not counts or not all(isinstance(c, int) and not isinstance(c, bool) and 0 <= c <= pixels for c in counts):
+            raise _error(path, ("rle", "counts"), f"uncompressed counts must be whole numbers from 0 to {pixels}.")
+        runs = np.asarray(counts, dtype=np.int64)
     elif isinstance(counts, str):
         try:
-            total, covered = compressed_rle_total(counts)
+            runs = rle_runs(counts)
         except ValueError as exc:
             raise _error(path, ("rle", "counts"), f"is not valid COCO compressed RLE: {exc}.") from None
-        source = {"size": size, "counts": counts.encode("ascii")}
     else:
         raise _error(path, ("rle", "counts"), "must be a compressed RLE string or a list of run lengths.")
-    # Checked before pycocotools sees the runs: it would decode short runs from uninitialised memory.
+    # Checked here, never left to pycocotools: it decodes short runs from uninitialised memory.
+    total = int(runs.sum())
     if total != pixels:
         raise _error(
             path, ("rle", "counts"), f"runs cover {total} pixels but the image has {height} × {width} = {pixels}."
         )
-    if covered == 0:
+    if not runs[1::2].any():
         raise _error(path, ("rle",), "is empty: the mask covers no pixel.")
-    if source is None:
-        source = mask_api.frPyObjects({"size": size, "counts": counts}, height, width)
-    decoded = mask_api.decode(source)
-    canonical = mask_api.encode(decoded)  # the canonical string, whatever form came in
-    return {"rle": {"size": size, "counts": canonical["counts"].decode("ascii")}}, decoded
+    runs = _canonical(runs)
+    # pycocotools compresses runs without decoding them: the string its encode() would give.
+    compressed = mask_api.frPyObjects({"size": size, "counts": runs.tolist()}, height, width)
+    return {"rle": {"size": size, "counts": compressed["counts"].decode("ascii")}}, runs
 
 
-def mask_outline(geometry: dict, decoded: np.ndarray | None = None) -> dict:
+def _canonical(runs: np.ndarray) -> np.ndarray:
+    """Runs as pycocotools' encode() writes them: no empty run but a leading empty background run."""
+    values = np.arange(len(runs)) % 2
+    kept = runs > 0
+    runs, values = runs[kept], values[kept]
+    starts = np.flatnonzero(np.concatenate(([True], values[1:] != values[:-1])))
+    merged = np.add.reduceat(runs, starts)
+    return np.concatenate(([0], merged)) if values[0] == 1 else merged
+
+
+def _crop_from_runs(runs: np.ndarray, height: int) -> tuple[np.ndarray, int, int]:
+    """(the mask's bounding-box crop as uint8 rows × columns, x, y), built from the runs alone."""
+    ends = np.cumsum(runs)
+    on_start, on_end = (ends - runs)[1::2], ends[1::2]  # [start, end) in column-major pixel order
+    on_start, on_end = on_start[on_end > on_start], on_end[on_end > on_start]
+    first_col, last_col = on_start // height, (on_end - 1) // height
+    # Each run split into one segment per column it crosses.
+    per_run = last_col - first_col + 1
+    run_of = np.repeat(np.arange(len(on_start)), per_run)
+    col = first_col[run_of] + (np.arange(int(per_run.sum())) - np.repeat(np.cumsum(per_run) - per_run, per_run))
+    top = np.maximum(on_start[run_of], col * height) - col * height
+    bottom = np.minimum(on_end[run_of], (col + 1) * height) - col * height  # exclusive
+    x, y = int(col.min()), int(top.min())
+    w, h = int(col.max()) - x + 1, int(bottom.max()) - y
+    steps = np.zeros((w, h + 1), np.int8)  # per column: +1 where a segment starts, -1 after it ends
+    steps[col - x, top - y] += 1
+    np.subtract.at(steps, (col - x, bottom - y), 1)
+    return np.cumsum(steps, axis=1, dtype=np.int8)[:, :h].T.view(np.uint8), x, y
+
+
+def mask_outline(geometry: dict, runs: np.ndarray | None = None) -> dict:
     """What a preview draws of a mask, traced once when it is stored: never on a page view.
 
     ``{"bbox": [x, y, w, h], "polygons": [[x1, y1, x2, y2, ...], ...]}`` in image pixels: the
-    exact pixel box, and the outer contours traced on the box's crop shrunk to at most
-    OUTLINE_MAX_SIDE pixels on its long side, simplified to at most OUTLINE_MAX_VERTICES
-    vertices in all (holes are not drawn).
+    exact pixel box, and the outer contours (holes are not drawn) traced by OpenCV on the box's
+    crop, shrunk to at most OUTLINE_MAX_SIDE pixels on its long side and simplified to at most
+    OUTLINE_MAX_VERTICES vertices in all. Built from the runs: no full-image decode.
     """
-    from skimage import measure
+    import cv2
 
     rle = geometry["rle"]
-    if decoded is None:
-        decoded = mask_api.decode({"size": rle["size"], "counts": rle["counts"].encode("ascii")})
-    rows, cols = np.flatnonzero(decoded.any(axis=1)), np.flatnonzero(decoded.any(axis=0))
-    if not len(rows):
-        return {"bbox": [0, 0, 0, 0], "polygons": []}
-    y, x = int(rows[0]), int(cols[0])
-    h, w = int(rows[-1]) - y + 1, int(cols[-1]) - x + 1
-    crop = decoded[y : y + h, x : x + w].astype(np.float32)
-    step = max(1, math.ceil(max(h, w) / OUTLINE_MAX_SIDE))
-    if step > 1:  # block means: thin parts fade instead of vanishing between samples
-        ph, pw = -h % step, -w % step
-        crop = np.pad(crop, ((0, ph), (0, pw))).reshape((h + ph) // step, step, (w + pw) // step, step).mean(axis=(1, 3))
-    crop = np.pad(crop, 1)
-    contours = []
-    for contour in measure.find_contours(crop, 0.5):
-        c, r = contour[:, 1], contour[:, 0]
-        # find_contours orients outer boundaries counter-clockwise in (col, row): positive area.
-        if np.sum(c * np.roll(r, -1) - np.roll(c, -1) * r) > 0:
-            contours.append(contour)
-    contours.sort(key=len, reverse=True)
+    if runs is None:
+        runs = rle_runs(rle["counts"])
+    crop, x, y = _crop_from_runs(runs, rle["size"][0])
+    h, w = crop.shape
+    scale = min(1.0, OUTLINE_MAX_SIDE / max(h, w))
+    if scale < 1:  # area averaging, then half covered or more: thin parts fade instead of vanishing
+        size = (max(1, round(w * scale)), max(1, round(h * scale)))
+        shrunk = cv2.resize(crop * 255, size, interpolation=cv2.INTER_AREA)
+        crop = (shrunk >= 128).astype(np.uint8) if (shrunk >= 128).any() else (shrunk > 0).astype(np.uint8)
+    sy, sx = h / crop.shape[0], w / crop.shape[1]
+    contours, _ = cv2.findContours(crop, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    contours = sorted(contours, key=len, reverse=True)
     tolerance = 0.5
     while True:
-        simple = [measure.approximate_polygon(c, tolerance=tolerance)[:-1] for c in contours]
-        simple = [s for s in simple if len(s) >= 3]
-        if sum(len(s) for s in simple) <= OUTLINE_MAX_VERTICES or tolerance > max(crop.shape):
+        simple = [cv2.approxPolyDP(c, tolerance, True)[:, 0, :] for c in contours]
+        simple = [c for c in simple if len(c) >= 3] or [c for c in simple if len(c)]
+        if sum(len(c) for c in simple) <= OUTLINE_MAX_VERTICES or tolerance > max(crop.shape):
             break
         tolerance *= 2
     polygons, budget = [], OUTLINE_MAX_VERTICES
-    for s in simple:
-        if len(s) > budget:
+    for c in simple:
+        if len(c) > budget:
             break
-        budget -= len(s)
-        pts = np.empty(2 * len(s))
-        # Padded crop index u -> image coordinate: the block's centre, on pixel-edge coordinates.
-        pts[0::2] = (s[:, 1] - 1) * step + step / 2 + x
-        pts[1::2] = (s[:, 0] - 1) * step + step / 2 + y
-        polygons.append([round(v, 1) for v in pts.tolist()])
+        budget -= len(c)
+        pts = np.empty(2 * len(c))
+        # A reduced pixel's centre in image coordinates (pixel edges at whole numbers).
+        pts[0::2] = (c[:, 0] + 0.5) * sx + x
+        pts[1::2] = (c[:, 1] + 0.5) * sy + y
+        polygons.append(np.round(pts, 1).tolist())
+    if not any(len(p) >= 6 for p in polygons):  # a dot or a line of pixels: draw its box
+        polygons = [[x, y, x + w, y, x + w, y + h, x, y + h]]
     return {"bbox": [x, y, w, h], "polygons": polygons}
 
 
@@ -334,8 +382,8 @@ def checked_geometry(
 ) -> tuple[dict, dict | None]:
     """(normalised geometry, outline to store): the outline is traced for masks, None otherwise."""
     if kind == "mask":
-        clean, decoded = checked_mask(geometry, width, height, path)
-        return clean, mask_outline(clean, decoded)
+        clean, runs = checked_mask(geometry, width, height, path)
+        return clean, mask_outline(clean, runs)
     if kind == "polygon":
         return validate_polygon(geometry, width, height, path, max_points=max_points), None
     try:

@@ -40,7 +40,7 @@ from collections.abc import Iterable, Iterator
 from itertools import islice
 
 from .rows import AnnotationRow, CategoryRow, ImageRow
-from .shapes import RLE_BATCH, flat_bbox, polygons_pixel_area, rle_areas_bboxes, trace_rle
+from .shapes import RLE_BATCH, flat_bbox, polygons_pixel_area, ring_pixel_areas, rle_areas_bboxes, trace_rle
 
 # C-accelerated JSON string quoting; the only escaping a file name or RLE string needs
 # (COCO RLE's alphabet includes the backslash).
@@ -95,12 +95,13 @@ def _box_json(row: AnnotationRow, include_scores: bool) -> str:
     ) + _tail(row, include_scores)
 
 
-def _polygons_json(row: AnnotationRow, parts: list[list[float]], include_scores: bool) -> str:
+def _polygons_json(row: AnnotationRow, parts: list[list[float]], include_scores: bool, area: int | None = None) -> str:
     """Flat float rings (one for a polygon row, several for a traced mask) as one annotation."""
     flat_all = parts[0] if len(parts) == 1 else [v for part in parts for v in part]
     _finite(sum(flat_all), row)
     x, y, w, h = flat_bbox(flat_all)
-    area = polygons_pixel_area(parts)
+    if area is None:
+        area = polygons_pixel_area(parts)
     seg = "],[".join(",".join(map(repr, p)) for p in parts)
     return (
         f'{{"id":{int(row.id)},"image_id":{int(row.image_id)},"category_id":{int(row.category_id)},'
@@ -108,9 +109,8 @@ def _polygons_json(row: AnnotationRow, parts: list[list[float]], include_scores:
     ) + _tail(row, include_scores)
 
 
-def _polygon_json(row: AnnotationRow, include_scores: bool) -> str:
-    flat = [float(v) for point in row.geometry["points"] for v in point]
-    return _polygons_json(row, [flat], include_scores)
+def _polygon_json(row: AnnotationRow, flat: list[float], area: int, include_scores: bool) -> str:
+    return _polygons_json(row, [flat], include_scores, area)
 
 
 def _mask_json(row: AnnotationRow, area: int, box: list[float], include_scores: bool) -> str:
@@ -133,13 +133,16 @@ def _annotations_json(chunk: list[AnnotationRow], mask_format: str, include_scor
         masks = [r for r in masks if not traced[id(r)]]  # untraceable: fall back to RLE
     areas, boxes = rle_areas_bboxes([r.geometry["rle"] for r in masks]) if masks else ([], [])
     stats = {id(r): (a, b) for r, a, b in zip(masks, areas, boxes)}
+    polygons = [r for r in chunk if r.kind == "polygon"]
+    flats = [[float(v) for point in r.geometry["points"] for v in point] for r in polygons]
+    polygon_areas = {id(r): (f, a) for r, f, a in zip(polygons, flats, ring_pixel_areas(flats))}
     out = []
     for row in chunk:
         kind = row.kind
         if kind == "box":
             out.append(_box_json(row, include_scores))
         elif kind == "polygon":
-            out.append(_polygon_json(row, include_scores))
+            out.append(_polygon_json(row, *polygon_areas[id(row)], include_scores))
         elif kind == "mask":
             parts = traced.get(id(row))
             if parts:

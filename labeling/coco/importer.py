@@ -27,6 +27,7 @@ Choices:
 
 from __future__ import annotations
 
+import gc
 import math
 from typing import BinaryIO
 
@@ -244,6 +245,22 @@ def _coco_location(kind: str, loc: tuple) -> str:
 
 
 def coco_parse(fp: BinaryIO, *, max_bytes: int, max_depth: int = 64, max_points: int = 10_000) -> ParsedCoco:
+    """Read and validate a COCO instances file from a binary stream (see _parse).
+
+    The cyclic garbage collector is paused meanwhile: parsing builds millions of small lists
+    and dicts with no cycles among them, and collections that walk them all over and over
+    took about as long as the parse itself at 100,000 annotations.
+    """
+    paused = gc.isenabled()
+    gc.disable()
+    try:
+        return _parse(fp, max_bytes=max_bytes, max_depth=max_depth, max_points=max_points)
+    finally:
+        if paused:
+            gc.enable()
+
+
+def _parse(fp: BinaryIO, *, max_bytes: int, max_depth: int, max_points: int) -> ParsedCoco:
     """Read and validate a COCO instances file from a binary stream.
 
     ``max_depth`` caps the nesting of arrays and objects (the document is level 1), checked

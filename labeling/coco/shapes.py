@@ -38,6 +38,17 @@ def polygons_pixel_area(parts: list[list[float]]) -> int:
     return int(mask_api.area(mask_api.merge(rles) if len(rles) > 1 else rles[0]))
 
 
+def ring_pixel_areas(rings: list[list[float]]) -> list[int]:
+    """polygons_pixel_area of many one-ring polygons, in one pycocotools call per RLE_BATCH."""
+    areas: list[int] = []
+    for start in range(0, len(rings), RLE_BATCH):
+        part = rings[start : start + RLE_BATCH]
+        height = int(math.ceil(max(max(r[1::2]) for r in part))) + 1
+        width = int(math.ceil(max(max(r[0::2]) for r in part))) + 1
+        areas.extend(int(a) for a in mask_api.area(mask_api.frPyObjects(part, height, width)))
+    return areas
+
+
 def flat_bbox(flat: list[float]) -> tuple[float, float, float, float]:
     """Tight [x, y, w, h] around the points of a flat coordinate list."""
     xs, ys = flat[0::2], flat[1::2]

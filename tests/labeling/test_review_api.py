@@ -5,6 +5,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from labeling.geometry import OUTLINE_MAX_VERTICES
 from labeling.models import Annotation, AnnotationEvent
 from mlassist.ml.features import ImageFeatures as Features
 from mlassist.models import ImageFeatures
@@ -337,7 +338,7 @@ def test_a_page_of_large_masks_draws_stored_outlines_without_decoding(client_for
     for tile in tiles:
         assert tile["bbox"] == [200, 100, 3600, 2800]
         (ring,) = tile["outline"]
-        assert 4 <= len(ring) // 2 <= 512
+        assert 4 <= len(ring) // 2 <= OUTLINE_MAX_VERTICES
         assert min(ring[0::2]) == pytest.approx(200, abs=10) and max(ring[0::2]) == pytest.approx(3800, abs=10)
 
 

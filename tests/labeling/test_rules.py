@@ -1,12 +1,14 @@
 """The annotation rules on their own (labeling.rules, labeling.geometry): pure functions, no database."""
 
+import itertools
 import math
 
 import numpy as np
 import pytest
 from pycocotools import mask as mask_api
 
-from labeling.geometry import OUTLINE_MAX_VERTICES, find_crossing, mask_outline, validate_polygon
+from labeling.crossing import find_crossing
+from labeling.geometry import OUTLINE_MAX_VERTICES, mask_outline, validate_polygon
 from labeling.rules import RuleError, TagItem, annotation_check, state_after_change, tags_check
 
 from .bad_geometries import CASES, GOOD, MAX_POINTS, H, W, path_of
@@ -150,3 +152,25 @@ def test_small_mask_outline_sits_on_pixel_edges():
     assert outline["bbox"] == [20, 10, 30, 20]
     (ring,) = outline["polygons"]
     assert min(ring[0::2]) == pytest.approx(20, abs=0.5) and max(ring[0::2]) == pytest.approx(50, abs=0.5)
+
+
+def test_masks_are_checked_and_outlined_from_their_runs_exactly_as_pycocotools_reads_them():
+    from labeling.geometry import checked_mask
+
+    rng = np.random.default_rng(1)
+    for _ in range(60):
+        h, w = (int(v) for v in rng.integers(1, 70, 2))
+        m = np.zeros((h, w), np.uint8, order="F")
+        for _ in range(int(rng.integers(1, 4))):  # a few rectangles, some touching the borders
+            y0, x0 = int(rng.integers(0, h)), int(rng.integers(0, w))
+            m[y0 : y0 + int(rng.integers(1, h + 1)), x0 : x0 + int(rng.integers(1, w + 1))] = 1
+        enc = mask_api.encode(m)
+        # The same mask as uncompressed runs, then with empty runs inserted: stored as pycocotools' string.
+        flat = m.ravel(order="F").tolist()
+        plain = ([0] if flat[0] else []) + [len(list(g)) for _, g in itertools.groupby(flat)]
+        padded = plain[:1] + [0, 0] + plain[1:]
+        for counts in (enc["counts"].decode(), plain, padded):
+            clean, _ = checked_mask({"rle": {"size": [h, w], "counts": counts}}, w, h)
+            assert clean["rle"]["counts"] == enc["counts"].decode(), counts
+        outline = mask_outline(clean)
+        assert outline["bbox"] == [int(v) for v in mask_api.toBbox(enc)]

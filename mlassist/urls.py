@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import apis, views
+from . import apis, apis_live, views
 
 api_urlpatterns = [
     path("projects/<int:project_id>/train/", apis.Train.as_view(), name="api-train"),
@@ -11,6 +11,8 @@ api_urlpatterns = [
     path("projects/<int:project_id>/propose/", apis.Propose.as_view(), name="api-propose"),
     path("projects/<int:project_id>/model/tflite/", apis.TFLiteModel.as_view(), name="api-model-tflite"),
     path("projects/<int:project_id>/suspicious-labels/", apis.SuspiciousLabels.as_view(), name="api-suspicious-labels"),
+    path("projects/<int:project_id>/live/", apis_live.Live.as_view(), name="api-live"),
+    path("projects/<int:project_id>/live/frames/", apis_live.LiveFrames.as_view(), name="api-live-frames"),
 ]
 
 page_urlpatterns = [

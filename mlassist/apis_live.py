@@ -1,0 +1,84 @@
+"""Live labelling API: a camera frame in, the served classifier's top labels out; Keep and Correct."""
+
+from django.core.exceptions import ValidationError
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import serializers as drf
+from rest_framework import status
+from rest_framework.exceptions import NotFound
+from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from labeling.apis import ProjectScoped
+from labeling.permissions import ANNOTATE, VIEW
+
+from .services import live as live_services
+
+
+class LiveFrameSerializer(drf.Serializer):
+    frame = drf.FileField(help_text="One camera frame, JPEG or PNG (320x240 is plenty).")
+
+
+class LiveStoreSerializer(LiveFrameSerializer):
+    model_version = drf.IntegerField(help_text="The version whose labels the page showed (its `id`).")
+    label_class = drf.IntegerField(required=False, allow_null=True,
+                                   help_text="Correct: the class the person picked. Left out: Keep the model's labels.")
+
+
+LivePredictionSerializer = inline_serializer("LivePrediction", {
+    "version": inline_serializer("LiveVersion", {"id": drf.IntegerField(), "number": drf.IntegerField()}),
+    "labels": drf.ListField(child=drf.DictField()),
+    "timing_ms": drf.DictField(child=drf.FloatField()),
+})
+
+
+def _read_frame(request, serializer_class):
+    data = serializer_class(data=request.data)
+    data.is_valid(raise_exception=True)
+    return data.validated_data, data.validated_data["frame"].read(live_services.LIVE_FRAME_MAX_BYTES + 1)
+
+
+class Live(ProjectScoped, APIView):
+    """The served tag classifier's top-3 for one frame, and which version answered. 404 when no
+    classifier is in service or its TFLite file is missing (the detail says which)."""
+
+    project_actions = {"POST": VIEW}
+    parser_classes = [MultiPartParser, FormParser]
+
+    @extend_schema(request={"multipart/form-data": LiveFrameSerializer}, responses=LivePredictionSerializer)
+    def post(self, request, project_id):
+        _, frame = _read_frame(request, LiveFrameSerializer)
+        try:
+            prediction = live_services.live_predict(project=self.project, frame=frame)
+        except live_services.LiveUnavailable as exc:
+            raise NotFound(str(exc)) from None
+        version = prediction.version
+        return Response({"version": {"id": version.pk, "number": version.number}, "labels": prediction.labels,
+                         "timing_ms": prediction.timing_ms})
+
+
+class LiveFrames(ProjectScoped, APIView):
+    """Keep (no `label_class`): store the frame with the version's top labels as proposals.
+    Correct (`label_class`): store it with that class as an accepted tag. 201 with the image id."""
+
+    project_actions = {"POST": ANNOTATE}
+    parser_classes = [MultiPartParser, FormParser]
+
+    @extend_schema(request={"multipart/form-data": LiveStoreSerializer},
+                   responses={201: inline_serializer("LiveStored", {"image": drf.IntegerField(),
+                                                                     "labels": drf.ListField(child=drf.DictField())})})
+    def post(self, request, project_id):
+        values, frame = _read_frame(request, LiveStoreSerializer)
+        label_class = None
+        if values.get("label_class") is not None:
+            label_class = self.project.label_classes.filter(pk=values["label_class"]).first()
+            if label_class is None:
+                raise ValidationError({"label_class": f"No class {values['label_class']} in this project."})
+        try:
+            image = live_services.live_frame_store(project=self.project, user=request.user, frame=frame,
+                                                   version_id=values["model_version"], label_class=label_class)
+        except live_services.LiveUnavailable as exc:
+            raise NotFound(str(exc)) from None
+        labels = list(image.annotations.order_by("-score", "id").values(
+            "id", "label_class", "origin", "state", "score", "model_version"))
+        return Response({"image": image.pk, "labels": labels}, status=status.HTTP_201_CREATED)

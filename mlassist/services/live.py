@@ -1,0 +1,197 @@
+"""Live labelling: camera frames through the served classifier's TFLite file, in the web process.
+
+The interpreter is LiteRT (``ai-edge-litert``), not TensorFlow: a few MB, imported on the first
+live frame, so the web process still never imports TensorFlow (tests/mlassist/test_web_process.py).
+Frames are prepared exactly as training images are (mlassist.ml.features.load_image: decoded
+reduced, EXIF-upright, plain resize to s x s), so live scores are the scores proposals would get.
+
+Why server side rather than in the browser: the browser would need a TFLite runtime (WebAssembly
+plus its model loader) served under our CSP, and each new version means downloading the whole
+model again (MobileNet: ~9 MB) before a label shows; the server already holds every version.
+docs/benchmarks.md (bench/camera.py) has the latency that made this good enough: far under the
+100 ms p95 asked at 320x240.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import threading
+import time
+from collections import OrderedDict
+from dataclasses import dataclass
+
+import numpy as np
+import PIL.Image
+from django.core.exceptions import ValidationError
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from labeling.models import Annotation, Image, LabelClass, Project
+
+from ..models import ModelVersion
+
+# A live frame is a small JPEG (320x240 is ~15 KB); a big one means the page is misused.
+LIVE_FRAME_MAX_BYTES = 4 * 1024 * 1024
+LIVE_FRAME_MAX_PIXELS = 4096 * 4096
+TOP_K = 3
+# Interpreters kept in memory, by version id: the one in service and the few just replaced (a page
+# that has not polled yet, Keep naming the version it showed).
+_CACHE_SIZE = 4
+
+
+class LiveUnavailable(Exception):
+    """No classifier can label frames (none in service, or its TFLite file is missing): the API's 404."""
+
+
+@dataclass
+class LivePrediction:
+    version: ModelVersion
+    labels: list[dict]  # [{"label_class": id or None, "name", "score"}], best first, at most TOP_K
+    timing_ms: dict
+
+
+class _Runner:
+    """One version's interpreter; invoke() is serialised (a LiteRT interpreter is not re-entrant)."""
+
+    def __init__(self, model: bytes):
+        from ai_edge_litert.interpreter import Interpreter
+
+        self.interpreter = Interpreter(model_content=model, num_threads=min(2, os.cpu_count() or 1))
+        self.interpreter.allocate_tensors()
+        inp = self.interpreter.get_input_details()[0]
+        self.input_index = inp["index"]
+        self.size = int(inp["shape"][1])
+        self.output_index = self.interpreter.get_output_details()[0]["index"]
+        self.lock = threading.Lock()
+
+    def __call__(self, pixels: np.ndarray) -> np.ndarray:
+        with self.lock:
+            self.interpreter.set_tensor(self.input_index, pixels[None].astype(np.float32))
+            self.interpreter.invoke()
+            return self.interpreter.get_tensor(self.output_index)[0].copy()
+
+
+_runners: OrderedDict[tuple[int, str], _Runner] = OrderedDict()
+_runners_lock = threading.Lock()
+
+
+def _runner(version: ModelVersion) -> _Runner:
+    key = (version.pk, version.tflite.name)  # a version's file never changes; the name guards against reuse
+    with _runners_lock:
+        runner = _runners.get(key)
+        if runner is not None:
+            _runners.move_to_end(key)
+            return runner
+    if not version.tflite:
+        raise LiveUnavailable(f"No TFLite file for version {version.number}: train again to get one.")
+    try:
+        with version.tflite.open("rb") as fh:
+            model = fh.read()
+    except FileNotFoundError:
+        raise LiveUnavailable(
+            f"No TFLite file for version {version.number}: its files were removed; promote a newer version or train again."
+        ) from None
+    runner = _Runner(model)
+    with _runners_lock:
+        runner = _runners.setdefault(key, runner)
+        _runners.move_to_end(key)
+        while len(_runners) > _CACHE_SIZE:
+            _runners.popitem(last=False)
+    return runner
+
+
+def live_version(*, project: Project, version_id: int | None = None) -> ModelVersion:
+    """The classifier in service, or the one named (any of the project's classifiers), or LiveUnavailable."""
+    versions = ModelVersion.objects.filter(project=project, kind=ModelVersion.Kind.CLASSIFIER)
+    if version_id is None:
+        version = versions.filter(in_service=True).first()
+        if version is None:
+            raise LiveUnavailable("No tag classifier is in service yet: capture or label pictures of each class, then train.")
+        return version
+    version = versions.filter(pk=version_id).first()
+    if version is None:
+        raise ValidationError({"model_version": f"No classifier version {version_id} in this project."})
+    return version
+
+
+def _pixels(frame: bytes, size: int) -> np.ndarray:
+    from ..ml.features import FeatureInputError, load_image
+
+    if not frame:
+        raise ValidationError({"frame": "The frame is empty."})
+    if len(frame) > LIVE_FRAME_MAX_BYTES:
+        raise ValidationError({"frame": f"The frame has {len(frame)} bytes; the limit is {LIVE_FRAME_MAX_BYTES}."})
+    try:
+        with PIL.Image.open(io.BytesIO(frame)) as probe:
+            if probe.width * probe.height > LIVE_FRAME_MAX_PIXELS:
+                raise ValidationError({"frame": f"The frame is {probe.width}x{probe.height}; send at most {LIVE_FRAME_MAX_PIXELS} pixels."})
+        return load_image(frame, size)[0]
+    except (PIL.UnidentifiedImageError, FeatureInputError, OSError) as exc:
+        raise ValidationError({"frame": f"The frame is not an image this server can read ({exc})."}) from None
+
+
+def live_predict(*, project: Project, frame: bytes, version_id: int | None = None) -> LivePrediction:
+    """The served classifier's top labels for one frame (or those of the version named)."""
+    start = time.perf_counter()
+    version = live_version(project=project, version_id=version_id)
+    runner = _runner(version)
+    ready = time.perf_counter()
+    pixels = _pixels(frame, runner.size)
+    decoded = time.perf_counter()
+    scores = runner(pixels)
+    done = time.perf_counter()
+    names = dict(LabelClass.objects.filter(project=project).values_list("id", "name"))
+    exported = version.tflite_labels.splitlines()
+    labels = []
+    for i in np.argsort(-scores)[:TOP_K]:
+        class_id = version.class_ids[i] if i < len(version.class_ids) else None
+        name = names.get(class_id) or (exported[i] if i < len(exported) else f"output {i}")
+        labels.append({"label_class": class_id if class_id in names else None, "name": name,
+                       "score": round(float(np.clip(scores[i], 0.0, 1.0)), 4)})
+    timing = {"load": (ready - start) * 1000, "decode": (decoded - ready) * 1000, "infer": (done - decoded) * 1000}
+    return LivePrediction(version=version, labels=labels, timing_ms={k: round(v, 2) for k, v in timing.items()})
+
+
+def live_frame_store(*, project: Project, user, frame: bytes, version_id: int, label_class: LabelClass | None = None) -> Image:
+    """Keep (no class): the frame with the named version's top labels as proposals to review.
+    Correct (a class): the frame with that class as a person's accepted tag (it counts towards training).
+
+    The version is the one the page showed; the proposals are computed again here from the frame,
+    never taken from the browser. Everything is checked before the image is stored, and a label
+    refused after it (the image deleted meanwhile) takes the image away again.
+    """
+    from labeling.services.annotations import annotation_create_many
+    from labeling.services.images import image_delete, image_upload
+
+    if "tag" not in project.kinds:
+        raise ValidationError({"project": "This project does not use tags."})
+    if label_class is not None:
+        if label_class.project_id != project.pk:
+            raise ValidationError({"label_class": f"No class {label_class.pk} in this project."})
+        version = live_version(project=project, version_id=version_id)
+        _pixels(frame, 32)  # an unreadable frame is refused before anything is stored
+        items = [{"label_class": label_class.pk, "kind": "tag", "geometry": {}}]
+    else:
+        prediction = live_predict(project=project, frame=frame, version_id=version_id)
+        version = prediction.version
+        items = [
+            {"label_class": label["label_class"], "kind": "tag", "geometry": {}, "origin": Annotation.Origin.MODEL,
+             "state": Annotation.State.PROPOSED, "score": label["score"], "model_version": version}
+            for label in prediction.labels if label["label_class"] is not None
+        ]
+        if not items:
+            raise ValidationError({"model_version": f"Version {version.number}'s classes were all deleted."})
+    name = f"live-v{version.number}-{int(time.time() * 1000)}.jpg"
+    upload = image_upload(project=project, user=user, files=[SimpleUploadedFile(name, frame)])
+    if not upload.created:
+        raise ValidationError({"frame": upload.errors[0]["detail"] if upload.errors else "The frame was not stored."})
+    image = upload.created[0]
+    try:
+        annotation_create_many(image=image, user=user, items=items)
+    except (ValidationError, Image.DoesNotExist):
+        try:
+            image_delete(image=image)
+        except Image.DoesNotExist:
+            pass
+        raise
+    return image

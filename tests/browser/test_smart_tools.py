@@ -309,3 +309,46 @@ def test_strokes_correct_a_model_mask_proposal_which_becomes_accepted(setup, liv
     assert (row["id"], row["state"]) == (proposal.pk, "accepted")
     assert not row["array"][80, 140]
     assert iou(row["array"], truth["disc"]) >= 0.9
+
+
+MASKOPS_ROUND_TRIP = """async () => {
+  const m = await import("/static/workspace/tools/maskops.js");
+  const out = [];
+  const shapes = [
+    (x, y) => (x - 20) ** 2 / 300 + (y - 14) ** 2 / 90 <= 1,                 // an ellipse
+    (x, y) => (x >= 3 && x < 9 && y >= 2 && y < 30) || (y >= 24 && y < 30 && x < 35), // an L
+    (x, y) => (x === 5 && y === 5) || (x === 6 && y === 6),                     // two pixels touching at a corner
+    (x, y) => Math.abs(x - 20) + Math.abs(y - 15) <= 12 && (x + y) % 7 !== 0,  // a diamond cut by diagonals
+  ];
+  for (const inside of shapes) {
+    const W = 40, H = 32, data = new Uint8Array(W * H);
+    for (let y = 0; y < H; y++) for (let x = 0; x < W; x++) data[y * W + x] = inside(x, y) ? 1 : 0;
+    const parts = m.parts({ x0: 0, y0: 0, w: W, h: H, data });
+    const polys = m.polygonsFromBitmap({ x0: 0, y0: 0, w: W, h: H, data }, 0);
+    let back = { x0: 0, y0: 0, w: 0, h: 0, data: new Uint8Array(0) };
+    for (const p of polys) back = m.union(back, m.bitmapFromPolygon(p, W, H));
+    let same = 0, area = 0, kept = 0;
+    for (let y = 0; y < H; y++) for (let x = 0; x < W; x++) {
+      const inBox = x >= back.x0 && y >= back.y0 && x < back.x0 + back.w && y < back.y0 + back.h;
+      const b = inBox ? back.data[(y - back.y0) * back.w + x - back.x0] : 0;
+      if (b === data[y * W + x]) same++;
+      if (b && data[y * W + x]) kept++;
+      area += data[y * W + x];
+    }
+    out.push({ parts: parts.length, polygons: polys.length, same, total: W * H, area, kept });
+  }
+  return out;
+}"""
+
+
+def test_mask_to_polygon_at_zero_tolerance_gives_back_the_same_pixels(setup, live_server):
+    page, project, _cls, image, _truth = setup
+    open_ws(page, live_server, project, image)
+    results = page.evaluate(MASKOPS_ROUND_TRIP)
+    for r in results[:3]:
+        assert r["same"] == r["total"], r  # hole-free parts: every pixel comes back, no other
+    assert [r["parts"] for r in results] == [r["polygons"] for r in results]
+    # The cut diamond is one 8-connected part whose cuts are holes to a polygon: filled, nothing lost.
+    cut = results[3]
+    assert cut["parts"] == 1 and cut["kept"] == cut["area"]  # every pixel of the mask is in the polygon
+    assert cut["same"] < cut["total"]  # and the cuts were filled

@@ -114,3 +114,22 @@ def test_levels_follow_the_exif_orientation_the_browser_shows(raw_w, raw_h, tmp_
     assert (rows, cols) == (-(-raw_w // level.factor), -(-raw_h // level.factor))
     assert level.pixels[rows // 16, cols - cols // 16].mean() > 200  # top-right: white
     assert level.pixels[rows // 16, cols // 16].mean() < 50
+
+
+def test_decoding_a_big_image_for_the_smart_tools_does_not_import_tensorflow(tmp_path):
+    import subprocess
+    import sys
+
+    import PIL.Image
+
+    PIL.Image.new("RGB", (5000, 300), (1, 2, 3)).save(tmp_path / "wide.png")
+    code = (
+        "import sys; from labeling.smart.pyramid import decode_levels;"
+        f"levels = decode_levels(open({str(tmp_path / 'wide.png')!r}, 'rb'), width=5000, height=300);"
+        "assert levels[0].factor == 2;"
+        "print(sorted(m for m in ('tensorflow', 'keras') if m in sys.modules))"
+    )
+    root = __file__.rsplit("/tests/", 1)[0]
+    result = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "[]"

@@ -51,3 +51,11 @@ page_urlpatterns = [
     path("projects/<int:project_id>/capture/", views_camera.capture_page, name="project-capture"),
     path("projects/<int:project_id>/live/", views_camera.live_page, name="project-live"),
 ]
+
+# Team pages (labeling/views_team.py): the site's accounts for site admins, statistics per person.
+from . import views_team  # noqa: E402
+
+page_urlpatterns += [
+    path("team/", views_team.team_page, name="team"),
+    path("projects/<int:project_id>/statistics/", views_team.stats_page, name="project-statistics"),
+]

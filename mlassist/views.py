@@ -1,16 +1,21 @@
-"""The project's model page: versions, metrics, a learning curve and "Train now" with progress."""
+"""The project's model page: versions, metrics, a learning curve, "Train now", failures and the queue's why."""
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import get_object_or_404, render
 
 from labeling import selectors
-from labeling.permissions import REVIEW, can, role_in
+from labeling.permissions import MANAGE, REVIEW, can, role_in
+
+from .models import ModelVersion
 
 
 @login_required
 def model_page(request, project_id):
     project = get_object_or_404(selectors.project_list(user=request.user), pk=project_id)
+    serving_tflite = (
+        ModelVersion.objects.filter(project=project, kind="classifier", in_service=True).exclude(tflite="").exists()
+    )
     return render(
         request,
         "mlassist/model.html",
@@ -18,7 +23,10 @@ def model_page(request, project_id):
             "project": project,
             "role": role_in(request.user, project),
             "can_train": can(request.user, project, REVIEW),
+            "can_manage": can(request.user, project, MANAGE),
             "random_weights": settings.MLASSIST_BACKBONE_WEIGHTS == "none",
             "backbone": f"{settings.MLASSIST_BACKBONE} at {settings.MLASSIST_INPUT_SIZE} px",
+            "serving_tflite": serving_tflite,
+            "queue_head": selectors.uncertainty_queue_head(project=project),
         },
     )

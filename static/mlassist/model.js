@@ -1,9 +1,22 @@
-// The model page: training progress (polled), versions with metrics, and a learning curve per head.
+// The model page: training progress (polled), failures of the model's background work, versions with
+// their held-out score and size, rollback ("Put in service"), a learning curve per head, and the
+// suspicious-labels list.
 import { api } from "../labeling/api.js";
+import { drawCurve, metricText } from "./curve.js";
 
 const root = document.getElementById("training");
-const METRIC = { classifier: "accuracy", detector: "map50", segmenter: "map50" };
-const COLOURS = { classifier: "#2f6fec", detector: "#e6194b", segmenter: "#3cb44b" };
+const problems = document.getElementById("model-problems");
+const canManage = root.dataset.canManage === "1";
+const canTrain = root.dataset.canTrain === "1";
+const JOB_NAMES = { features: "Reading images with the model", propose: "Proposing labels" };
+let timer = null;
+
+function el(tag, text, attrs = {}) {
+  const node = document.createElement(tag);
+  if (text != null) node.textContent = text;
+  for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, v);
+  return node;
+}
 
 function showRun(run) {
   const bar = document.getElementById("train-progress");
@@ -21,61 +34,115 @@ function showRun(run) {
   status.dataset.state = run.state;
 }
 
-function showVersions(versions) {
-  const body = document.querySelector("#versions tbody");
-  body.replaceChildren(...versions.map((v) => {
-    const tr = document.createElement("tr");
-    const metric = v.metrics[METRIC[v.kind]];
-    for (const text of [v.kind, `v${v.number}`, v.labels_used, metric == null ? "–" : Number(metric).toFixed(3),
-      new Date(v.created_at).toLocaleString(), v.in_service ? "✓" : ""]) {
-      const td = document.createElement("td");
-      td.textContent = text;
-      tr.append(td);
+// The newest job of each model kind and the newest run: a failure stays listed until a later one
+// of the same kind succeeds, with its message (which says how to fix it) and the way to try again.
+function showProblems(latestJobs, run) {
+  const items = [];
+  for (const job of latestJobs) {
+    if (!job || job.state !== "failed") continue;
+    const li = el("li", null, { "data-kind": job.kind, class: "failed" });
+    li.append(el("strong", `${JOB_NAMES[job.kind] ?? job.kind} failed: `));
+    const error = el("span", job.error || "no reason was recorded", { class: "error" });
+    li.append(error);
+    if (job.can_retry) {
+      const retry = el("button", "Retry", { type: "button" });
+      retry.addEventListener("click", async () => {
+        retry.disabled = true;
+        const response = await api("POST", `/api/jobs/${job.id}/retry/`);
+        if (!response.ok) {
+          error.textContent = response.data?.detail ?? `Retry refused (${response.status})`;
+          retry.disabled = false;
+          return;
+        }
+        refresh();
+      });
+      li.append(" ", retry);
     }
-    tr.dataset.kind = v.kind;
-    return tr;
-  }));
-  drawCurve(versions);
-}
-
-function drawCurve(versions) {
-  const svg = document.getElementById("curve");
-  const ns = "http://www.w3.org/2000/svg";
-  svg.replaceChildren();
-  const maxLabels = Math.max(1, ...versions.map((v) => v.labels_used));
-  const x = (n) => 40 + (540 * n) / maxLabels;
-  const y = (m) => 210 - 190 * Math.max(0, Math.min(1, m));
-  const axis = document.createElementNS(ns, "path");
-  axis.setAttribute("d", "M40 20 V210 H580");
-  axis.setAttribute("stroke", "#999");
-  axis.setAttribute("fill", "none");
-  svg.append(axis);
-  for (const kind of Object.keys(METRIC)) {
-    const points = versions.filter((v) => v.kind === kind && v.metrics[METRIC[kind]] >= 0)
-      .sort((a, b) => a.number - b.number);
-    if (!points.length) continue;
-    const line = document.createElementNS(ns, "polyline");
-    line.setAttribute("points", points.map((v) => `${x(v.labels_used)},${y(v.metrics[METRIC[kind]])}`).join(" "));
-    line.setAttribute("fill", "none");
-    line.setAttribute("stroke", COLOURS[kind]);
-    line.setAttribute("stroke-width", "2");
-    line.dataset.kind = kind;
-    const label = document.createElementNS(ns, "text");
-    const last = points[points.length - 1];
-    label.setAttribute("x", x(last.labels_used) - 60);
-    label.setAttribute("y", y(last.metrics[METRIC[kind]]) - 6);
-    label.setAttribute("fill", COLOURS[kind]);
-    label.textContent = `${kind} ${METRIC[kind]}`;
-    svg.append(line, label);
+    items.push(li);
+  }
+  if (run && run.state === "failed") {
+    const li = el("li", null, { "data-kind": "training", class: "failed" });
+    li.append(el("strong", "Training failed: "), el("span", run.error || "no reason was recorded", { class: "error" }));
+    li.append(" ", el("span", canTrain ? "Fix the cause, then press “Train now”." : "A reviewer or manager can train again.", { class: "muted" }));
+    items.push(li);
+  }
+  problems.querySelector("ul").replaceChildren(...items);
+  problems.hidden = items.length === 0;
+  const status = document.getElementById("train-status");
+  if (!run && items.length) {
+    status.textContent = "No training yet: the model's background work failed (see Problems above).";
+    status.dataset.state = "blocked";
   }
 }
 
+function showVersions(versions) {
+  const body = document.querySelector("#versions tbody");
+  body.replaceChildren(...versions.map((v) => {
+    const tr = el("tr", null, { "data-kind": v.kind, "data-version": v.number });
+    for (const text of [v.kind, `v${v.number}`, v.labels_used, metricText(v), new Date(v.created_at).toLocaleString(),
+      v.in_service ? "✓ in service" : ""]) {
+      tr.append(el("td", text));
+    }
+    const action = el("td");
+    if (canManage && !v.in_service && !v.metrics.files_removed) {
+      const button = el("button", "Put in service", { type: "button", class: "secondary" });
+      const error = el("span", null, { class: "field-error", role: "alert" });
+      button.addEventListener("click", async () => {
+        button.disabled = true;
+        const response = await api("POST", `${root.dataset.versions}${v.id}/promote/`);
+        if (!response.ok) {
+          error.textContent = response.data?.detail ?? `Refused (${response.status})`;
+          button.disabled = false;
+          return;
+        }
+        refresh();
+      });
+      action.append(button, error);
+    } else if (v.metrics.files_removed) {
+      action.append(el("span", "file removed (retention)", { class: "muted" }));
+    }
+    tr.append(action);
+    return tr;
+  }));
+  drawCurve(document.getElementById("curve"), versions);
+}
+
+async function showSuspicious() {
+  const [rows, classes] = await Promise.all([
+    api("GET", root.dataset.suspicious),
+    api("GET", root.dataset.versions.replace(/model-versions\/$/, "classes/")),
+  ]);
+  if (!rows.ok) return;
+  const names = new Map((classes.ok ? classes.data.results ?? classes.data : []).map((c) => [c.id, c.name]));
+  const body = document.querySelector("#suspicious-labels tbody");
+  body.replaceChildren(...rows.data.map((s) => {
+    const a = s.annotation;
+    const tr = el("tr", null, { "data-annotation": a.id });
+    const link = el("a", `image ${a.image}`, {
+      href: `${root.dataset.workspace.replace(/\/0\/annotate\/$/, `/${a.image}/annotate/`)}?annotation=${a.id}`,
+    });
+    const cell = el("td");
+    cell.append(link);
+    tr.append(cell, el("td", names.get(a.label_class) ?? `class ${a.label_class}`), el("td", s.predicted_class_name),
+      el("td", s.confidence.toFixed(2)), el("td", a.created_by ?? ""));
+    return tr;
+  }));
+  document.getElementById("suspicious-empty").hidden = rows.data.length > 0;
+}
+
 async function refresh() {
-  const [runs, versions] = await Promise.all([api("GET", root.dataset.runs), api("GET", root.dataset.versions)]);
-  if (runs.ok) showRun(runs.data[0]);
+  clearTimeout(timer);
+  const [runs, versions, features, propose] = await Promise.all([
+    api("GET", root.dataset.runs), api("GET", root.dataset.versions),
+    api("GET", `${problems.dataset.jobs}?kind=features&page_size=1`),
+    api("GET", `${problems.dataset.jobs}?kind=propose&page_size=1`),
+  ]);
+  const run = runs.ok ? runs.data[0] : undefined;
+  if (run) showRun(run);
+  showProblems([features, propose].map((r) => (r.ok ? r.data.results[0] : undefined)), run);
   if (versions.ok) showVersions(versions.data);
   const busy = runs.ok && runs.data.some((r) => r.state === "queued" || r.state === "running");
-  setTimeout(refresh, busy ? 1000 : 5000);
+  timer = setTimeout(refresh, busy ? 1000 : 5000);
 }
 
 document.getElementById("train-now")?.addEventListener("click", async () => {
@@ -83,3 +150,4 @@ document.getElementById("train-now")?.addEventListener("click", async () => {
   if (response.ok) showRun(response.data);
 });
 refresh();
+showSuspicious();

@@ -14,7 +14,7 @@ def test_versions_curve_and_train_now(signed_in, live_server):
     project = project_create(user=user, name="Birds", kinds=["tag", "box"])
     for number, labels, accuracy in [(1, 20, 0.61), (2, 40, 0.78), (3, 80, 0.9)]:
         ModelVersion.objects.create(project=project, kind="classifier", number=number, labels_used=labels,
-                                    metrics={"accuracy": accuracy}, in_service=number == 3)
+                                    metrics={"f1_macro": accuracy, "n_val": 10}, in_service=number == 3)
     ModelVersion.objects.create(project=project, kind="detector", number=1, labels_used=30, metrics={"map50": 0.42})
     page.goto(f"{live_server.url}/projects/{project.pk}/model/")
     expect(page.locator("#weights-warning")).to_contain_text("random weights")

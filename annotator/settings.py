@@ -329,10 +329,12 @@ PART_FILE_MAX_AGE_MINUTES = env.int("PART_FILE_MAX_AGE_MINUTES", default=15)
 PRUNE_EVERY_MINUTES = env.int("PRUNE_EVERY_MINUTES", default=60)
 
 REST_FRAMEWORK = {
+    # Token first: DRF takes WWW-Authenticate from the first class, so a missing or wrong token is a
+    # 401 (Session has no header to offer: 403). Signed-in browsers still get 403 for what their role
+    # may not do. Wrong tokens are counted per address: past TOKEN_FAILURE_LIMIT, 429 (throttling.py).
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.SessionAuthentication",
-        # Wrong tokens are counted per address: past TOKEN_FAILURE_LIMIT, 429 (annotator/throttling.py).
         "annotator.throttling.ThrottledTokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
     ],
     # Rates are the API_THROTTLE_* settings, read at each request.
     "DEFAULT_THROTTLE_CLASSES": ["annotator.throttling.AnonThrottle", "annotator.throttling.UserThrottle"],

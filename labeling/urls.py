@@ -59,3 +59,17 @@ page_urlpatterns += [
     path("team/", views_team.team_page, name="team"),
     path("projects/<int:project_id>/statistics/", views_team.stats_page, name="project-statistics"),
 ]
+
+# Data and settings screens (labeling/views_data.py) and the API calls only they make (apis_data.py).
+from . import apis_data, views_data  # noqa: E402
+
+api_urlpatterns += [
+    path("projects/<int:project_id>/images/delete/", apis_data.ImagesDelete.as_view(), name="api-images-delete"),
+    path("projects/<int:project_id>/classes/merge/", apis_data.ClassMerge.as_view(), name="api-class-merge"),
+    path("projects/<int:project_id>/classes/paste/", apis_data.ClassPaste.as_view(), name="api-class-paste"),
+]
+page_urlpatterns += [
+    path("projects/<int:project_id>/export/", views_data.export_page, name="project-export"),
+    path("projects/<int:project_id>/import/", views_data.import_page, name="project-import"),
+    path("projects/<int:project_id>/settings/", views_data.settings_page, name="project-settings"),
+]

@@ -30,7 +30,7 @@ def test_revoking_refuses_the_key_from_then_on(manager, client_for):
     api = client_for(manager)
     key = Token.objects.get(user=manager).key
     assert api.delete("/api/auth/token/").status_code == 204
-    assert _client(key).get("/api/projects/").status_code == 403
+    assert _client(key).get("/api/projects/").status_code == 401
     assert not Token.objects.filter(user=manager).exists()
 
 

@@ -26,7 +26,7 @@ def test_roles(project, manager, reviewer, annotator, outsider, client_for, role
     client = APIClient() if role == "anonymous" else client_for(users[role])
     response = getattr(client, method)(url.format(p=project.pk, v=version.pk))
     if role == "anonymous":
-        assert response.status_code == 403 and response.json()["detail"]
+        assert response.status_code == 401 and response.json()["detail"]
     elif role == "outsider":
         assert response.status_code == 404
     elif RANK[role] >= RANK[least]:

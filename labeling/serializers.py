@@ -21,6 +21,11 @@ class ProjectSerializer(serializers.ModelSerializer):
             "proposal_threshold", "role", "image_count", "done_count", "created_at", "updated_at",
         ]
         read_only_fields = ["id", "role", "image_count", "done_count", "created_at", "updated_at"]
+        # The ranges the database's check constraints hold, said per field before they are reached.
+        extra_kwargs = {
+            "retrain_every": {"min_value": 1, "max_value": 100_000},
+            "proposal_threshold": {"min_value": 0.0, "max_value": 1.0},
+        }
 
     @extend_schema_field(serializers.ChoiceField(choices=Membership.Role.choices, allow_null=True))
     def get_role(self, project):

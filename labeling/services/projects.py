@@ -2,13 +2,14 @@
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import transaction
 
-from ..models import LabelClass, Membership, Project
+from ..models import Membership, Project
+
+# Classes live in classes.py; these names stay importable from here, where callers have them.
+from .classes import PALETTE, label_class_create, label_class_delete, label_class_update  # noqa: F401
 
 PROJECT_FIELDS = ("name", "description", "multilabel", "queue_order", "retrain_every", "proposal_threshold")
-# A palette that stays readable on photographs; classes take the next colour in turn.
-PALETTE = ["#e6194b", "#3cb44b", "#4363d8", "#f58231", "#911eb4", "#42d4f4", "#f032e6", "#bfef45", "#fabed4"]
 
 
 def _validate_kinds(kinds) -> None:
@@ -31,12 +32,27 @@ def project_create(*, user, name: str, kinds: list[str], description: str = "", 
     return project
 
 
+def _check_settings(fields: dict) -> None:
+    """The ranges of the check constraints, as sentences naming the field (not the constraint)."""
+    errors = {}
+    if "retrain_every" in fields and not (isinstance(fields["retrain_every"], int) and fields["retrain_every"] >= 1):
+        errors["retrain_every"] = "Retrain after at least 1 new label."
+    threshold = fields.get("proposal_threshold", 0.5)
+    if not isinstance(threshold, (int, float)) or not 0 <= threshold <= 1:
+        errors["proposal_threshold"] = "The proposal threshold is a score between 0 and 1."
+    if "name" in fields and not str(fields["name"]).strip():
+        errors["name"] = "Give the project a name."
+    if errors:
+        raise ValidationError(errors)
+
+
 @transaction.atomic
 def project_update(*, project: Project, kinds: list[str] | None = None, **fields) -> Project:
+    _check_settings(fields)
     for name, value in fields.items():
         if name not in PROJECT_FIELDS:
             raise ValidationError({name: "This field cannot be changed."})
-        setattr(project, name, value)
+        setattr(project, name, value.strip() if name == "name" else value)
     if kinds is not None:
         _validate_kinds(kinds)
         project.set_kinds(kinds)
@@ -114,43 +130,33 @@ def _keep_a_manager(project: Project, *, leaving: Membership, new_role: str | No
     return current
 
 
-def _save_class(label_class: LabelClass) -> LabelClass:
-    label_class.full_clean()
-    try:
-        with transaction.atomic():
-            label_class.save()
-    except IntegrityError as exc:  # a concurrent writer took the name or hotkey first
-        raise ValidationError({"name": "A class with this name or hotkey already exists."}) from exc
-    return label_class
+IMAGES_DELETE_MAX = 10_000
 
 
-def label_class_create(*, project: Project, name: str, color: str = "", hotkey: str | None = None, order=None):
-    count = project.label_classes.count()
-    if hotkey is None:
-        # Digits 1-9 for the first nine classes, as annotators expect.
-        used = set(project.label_classes.values_list("hotkey", flat=True))
-        hotkey = next((str(d) for d in range(1, 10) if str(d) not in used), "")
-    label_class = LabelClass(
-        project=project,
-        name=name.strip(),
-        color=color or PALETTE[count % len(PALETTE)],
-        hotkey=hotkey,
-        order=count if order is None else order,
-    )
-    return _save_class(label_class)
+def images_delete(*, project: Project, ids=(), statuses=()) -> dict:
+    """Delete the named images (by id, or every image with one of the statuses) with their annotations.
 
+    One transaction: all of them or none. Ids of other projects are not found here, as everywhere
+    (an error naming the first one), so a wrong selection deletes nothing.
+    """
+    from ..selectors_data import delete_summary, images_to_delete
+    from .images import image_delete
 
-def label_class_update(*, label_class: LabelClass, **fields) -> LabelClass:
-    for name, value in fields.items():
-        if name not in ("name", "color", "hotkey", "order"):
-            raise ValidationError({name: "This field cannot be changed."})
-        setattr(label_class, name, value.strip() if name == "name" else value)
-    return _save_class(label_class)
-
-
-def label_class_delete(*, label_class: LabelClass) -> None:
-    if label_class.annotations.exists():
-        raise ValidationError(
-            {"label_class": f"Class {label_class.name!r} still labels {label_class.annotations.count()} objects."}
-        )
-    label_class.delete()
+    ids = [int(i) for i in ids]
+    unknown_status = [s for s in statuses if s not in project.images.model.Status.values]
+    if unknown_status:
+        raise ValidationError({"status": f"Unknown status {unknown_status[0]!r}."})
+    if not ids and not statuses:
+        raise ValidationError({"ids": "Choose images, or a status whose images to delete."})
+    images = images_to_delete(project=project, ids=ids, statuses=statuses)
+    with transaction.atomic():
+        summary = delete_summary(images=images)
+        if ids:
+            missing = sorted(set(ids) - set(images.values_list("pk", flat=True)))
+            if missing:
+                raise ValidationError({"ids": f"No image {missing[0]} in this project."})
+        if summary["images"] > IMAGES_DELETE_MAX:
+            raise ValidationError({"status": f"{summary['images']} images; delete at most {IMAGES_DELETE_MAX} at once."})
+        for image in images.iterator():
+            image_delete(image=image)
+    return summary

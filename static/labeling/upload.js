@@ -1,5 +1,7 @@
 // Upload images and zips to the API with a progress bar; list refused files with their reasons.
-import { csrfToken } from "./api.js";
+// Files may be chosen or dropped on the drop zone. Nothing reloads the page: stored images are added
+// to the grid and the counts refreshed, so the refused files' reasons stay on screen.
+import { api, csrfToken } from "./api.js";
 
 const form = document.getElementById("upload-form");
 
@@ -22,24 +24,62 @@ function send(url, files, onProgress) {
   });
 }
 
+function tile(image) {
+  const li = document.createElement("li");
+  li.className = `tile status-${image.status}`;
+  li.dataset.image = image.id;
+  const img = document.createElement("img");
+  img.loading = "lazy";
+  img.src = image.thumbnail_url;
+  img.alt = image.file_name;
+  const link = document.createElement("a");
+  link.className = "annotate";
+  link.href = form.dataset.workspaceUrl.replace(/\/0\/annotate\/$/, `/${image.id}/annotate/`);
+  link.textContent = "Annotate";
+  const name = Object.assign(document.createElement("span"), { className: "name", title: image.file_name, textContent: image.file_name });
+  const size = Object.assign(document.createElement("span"), { className: "size", textContent: `${image.width}×${image.height}` });
+  const badge = Object.assign(document.createElement("span"), { className: "badge", textContent: image.status.replace("_", " ") });
+  li.append(img, link, name, size, badge);
+  return li;
+}
+
+async function refresh(created) {
+  const grid = document.getElementById("image-grid");
+  if (grid && created.length) {
+    grid.querySelector("li.muted")?.remove();
+    grid.append(...created.map(tile));
+  }
+  const stats = await api("GET", form.dataset.statsUrl);
+  if (!stats.ok) return;
+  const set = (key, n) => {
+    const el = document.querySelector(`[data-stat="${key}"]`);
+    if (el) el.textContent = n;
+  };
+  set("images", stats.data.images);
+  for (const [status, n] of Object.entries(stats.data.by_status)) set(status, n);
+  const progress = document.querySelector("#stats progress");
+  if (progress) progress.value = stats.data.progress;
+}
+
 if (form) {
   const input = document.getElementById("upload-files");
+  const drop = document.getElementById("upload-drop");
   const bar = document.getElementById("upload-progress");
   const status = document.getElementById("upload-status");
   const errors = document.getElementById("upload-errors");
-  form.addEventListener("submit", async (event) => {
-    event.preventDefault();
-    if (!input.files.length) { status.textContent = "Choose files first."; return; }
+
+  async function upload(files) {
+    if (!files.length) { status.textContent = "Choose files first."; return; }
     errors.replaceChildren();
     bar.hidden = false;
     bar.value = 0;
     status.textContent = "Uploading…";
     try {
-      const { status: code, data } = await send(form.dataset.url, input.files, (p) => {
+      const { status: code, data } = await send(form.dataset.url, files, (p) => {
         bar.value = p;
         if (p >= 1) status.textContent = "Checking images…";
       });
-      const created = data.created?.length ?? 0;
+      const created = data.created ?? [];
       for (const e of data.errors ?? []) {
         const li = document.createElement("li");
         li.textContent = `${e.file}: ${e.detail}`;
@@ -50,12 +90,26 @@ if (form) {
         li.textContent = data.detail ?? `The server answered ${code}.`;
         errors.append(li);
       }
-      status.textContent = `${created} image${created === 1 ? "" : "s"} stored, ${data.errors?.length ?? 0} refused.`;
-      if (created) setTimeout(() => window.location.reload(), errors.childElementCount ? 2500 : 600);
+      const refused = data.errors?.length ?? 0;
+      status.textContent = `${created.length} image${created.length === 1 ? "" : "s"} stored, ${refused} refused.`;
+      await refresh(created);
+      input.value = "";
     } catch (err) {
       status.textContent = err.message;
     } finally {
       bar.value = 1;
     }
+  }
+
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    upload(input.files);
+  });
+  drop.addEventListener("dragover", (e) => { e.preventDefault(); drop.classList.add("over"); });
+  drop.addEventListener("dragleave", () => drop.classList.remove("over"));
+  drop.addEventListener("drop", (e) => {
+    e.preventDefault();
+    drop.classList.remove("over");
+    upload(e.dataTransfer.files);
   });
 }

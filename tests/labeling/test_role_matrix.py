@@ -3,7 +3,7 @@
 Project A is "ours": the acting users are its annotator, reviewer and manager, plus an outsider
 (member of nothing) and an anonymous client. Project B is "theirs", with one object of every kind.
 For every API route and page that names an object, B's object must be indistinguishable from an
-id that does not exist: the same status (404 signed in; 403 for the anonymous API, a redirect to
+id that does not exist: the same status (404 signed in; 401 for the anonymous API, a redirect to
 the login page for anonymous pages) and the same body, and B is left exactly as it was.
 
 A second table names B's objects from inside A (filters, bodies, query parameters, A's URLs with
@@ -64,6 +64,9 @@ BODIES = {
     "box_mask": lambda w: {"box": {"x": 1, "y": 1, "w": 20, "h": 20}},
     "superpixels": lambda w: {"region": {"x": 0, "y": 0, "w": 50, "h": 40}},
     "propose": lambda w: {"images": []},
+    "images_delete": lambda w: {"status": ["new"]},
+    "class_merge": lambda w: {"source": w["B"]["cls"], "target": w["B"]["cls"]},
+    "class_paste": lambda w: {"names": "intruder"},
 }
 MULTIPART = {"upload", "coco", "urls"}
 
@@ -119,6 +122,10 @@ API = [
     ("api-propose", "post", "/api/projects/{p}/propose/", "propose"),
     ("api-model-tflite", "get", "/api/projects/{p}/model/tflite/", None),
     ("api-suspicious-labels", "get", "/api/projects/{p}/suspicious-labels/", None),
+    ("api-images-delete", "get", "/api/projects/{p}/images/delete/?status=new", None),
+    ("api-images-delete", "post", "/api/projects/{p}/images/delete/", "images_delete"),
+    ("api-class-merge", "post", "/api/projects/{p}/classes/merge/", "class_merge"),
+    ("api-class-paste", "post", "/api/projects/{p}/classes/paste/", "class_paste"),
 ]
 PAGES = [
     ("project-detail", "get", "/projects/{p}/", None),
@@ -130,6 +137,9 @@ PAGES = [
     ("workspace", "get", "/projects/{p}/images/{i}/annotate/", None),
     ("project-review", "get", "/projects/{p}/review/", None),
     ("project-model", "get", "/projects/{p}/model/", None),
+    ("project-export", "get", "/projects/{p}/export/", None),
+    ("project-import", "get", "/projects/{p}/import/", None),
+    ("project-settings", "get", "/projects/{p}/settings/", None),
 ]
 
 
@@ -210,7 +220,7 @@ def test_other_projects_objects_are_indistinguishable_from_missing_ones(world, c
     missing = _request(client, method, url.format(**world["missing"]), body, world)
     page = not url.startswith("/api/")
     if role == "anonymous":
-        expected = 302 if page else 403
+        expected = 302 if page else 401  # no token and no session: 401 with WWW-Authenticate: Token
     else:
         expected = 404
     assert theirs.status_code == expected, theirs.content[:300]
@@ -245,6 +255,9 @@ CROSS = [
     ("page-get", "/projects/{p}/images/{x}/annotate/", None, "i"),
     ("page-post", "/projects/{p}/members/", {"remove": "{x}"}, "m"),
     ("page-post", "/projects/{p}/classes/", {"delete": "{x}"}, "cls"),
+    ("post", "/api/projects/{p}/classes/merge/", {"source": "{x}", "target": "{x}"}, "cls"),
+    ("post", "/api/projects/{p}/images/delete/", {"ids": ["{x}"]}, "i"),
+    ("get", "/api/projects/{p}/images/delete/?ids={x}", None, "i"),
 ]
 
 

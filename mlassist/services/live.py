@@ -83,6 +83,10 @@ def _runner(version: ModelVersion) -> _Runner:
             _runners.move_to_end(key)
             return runner
     if not version.tflite:
+        # Training promotes a classifier and then exports it (mlassist/services/training.py): for
+        # those seconds the version in service has no file yet, which is not a reason to train again.
+        if version.training_run_id and version.training_run.state in ("queued", "running"):
+            raise LiveUnavailable(f"Version {version.number}'s TFLite file is still being written; labels resume in a moment.")
         raise LiveUnavailable(f"No TFLite file for version {version.number}: train again to get one.")
     try:
         with version.tflite.open("rb") as fh:

@@ -170,3 +170,14 @@ def test_serving_a_tflite_file_never_imports_tensorflow(served, tmp_path):
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert result.stdout.split("\n")[-2] == "[]"
+
+
+def test_a_version_whose_training_run_is_still_exporting_says_to_wait(served, manager, annotator, client_for):
+    project, red, blue, version = served
+    run = training_request(project=project, user=manager)  # queued: promoted before its export, as training does
+    exporting = ModelVersion.objects.create(project=project, kind="classifier", number=8, training_run=run,
+                                            class_ids=version.class_ids)
+    model_version_promote(version=exporting)
+    response = live(client_for(annotator), project, frame(RED, 1))
+    assert response.status_code == 404 and response.json()["detail"] == (
+        "Version 8's TFLite file is still being written; labels resume in a moment.")

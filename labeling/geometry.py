@@ -293,24 +293,37 @@ def _canonical(runs: np.ndarray) -> np.ndarray:
     return np.concatenate(([0], merged)) if values[0] == 1 else merged
 
 
-def _crop_from_runs(runs: np.ndarray, height: int) -> tuple[np.ndarray, int, int]:
-    """(the mask's bounding-box crop as uint8 rows × columns, x, y), built from the runs alone."""
+def _coverage(runs: np.ndarray, height: int) -> tuple[np.ndarray, list[int], int]:
+    """(grid, [x, y, w, h], step) of a mask, from its runs alone.
+
+    The grid covers the mask's pixel box in blocks of step × step pixels, step chosen so that
+    its long side is at most OUTLINE_MAX_SIDE; a cell is 1 when its block is at least half
+    covered. Only the columns the mask touches are expanded (np.repeat of the runs, one byte a
+    pixel), never the whole image.
+    """
     ends = np.cumsum(runs)
-    on_start, on_end = (ends - runs)[1::2], ends[1::2]  # [start, end) in column-major pixel order
-    on_start, on_end = on_start[on_end > on_start], on_end[on_end > on_start]
-    first_col, last_col = on_start // height, (on_end - 1) // height
-    # Each run split into one segment per column it crosses.
-    per_run = last_col - first_col + 1
-    run_of = np.repeat(np.arange(len(on_start)), per_run)
-    col = first_col[run_of] + (np.arange(int(per_run.sum())) - np.repeat(np.cumsum(per_run) - per_run, per_run))
-    top = np.maximum(on_start[run_of], col * height) - col * height
-    bottom = np.minimum(on_end[run_of], (col + 1) * height) - col * height  # exclusive
-    x, y = int(col.min()), int(top.min())
-    w, h = int(col.max()) - x + 1, int(bottom.max()) - y
-    steps = np.zeros((w, h + 1), np.int8)  # per column: +1 where a segment starts, -1 after it ends
-    steps[col - x, top - y] += 1
-    np.subtract.at(steps, (col - x, bottom - y), 1)
-    return np.cumsum(steps, axis=1, dtype=np.int8)[:, :h].T.view(np.uint8), x, y
+    starts = ends - runs
+    on = np.flatnonzero(runs[1::2]) * 2 + 1
+    x = int(starts[on[0]] // height)
+    last = int((ends[on[-1]] - 1) // height)
+    low, high = x * height, (last + 1) * height
+    values = (np.arange(len(runs)) % 2).astype(np.uint8)
+    columns = np.repeat(values, np.clip(ends, low, high) - np.clip(starts, low, high)).reshape(-1, height)
+    rows = np.flatnonzero(columns.any(axis=0))
+    y, h, w = int(rows[0]), int(rows[-1] - rows[0] + 1), columns.shape[0]
+    crop = columns[:, y : y + h].T
+    step = max(1, math.ceil(max(h, w) / OUTLINE_MAX_SIDE))
+    if step == 1:
+        return np.ascontiguousarray(crop), [x, y, w, h], 1
+    ph, pw = -h % step, -w % step
+    covered = np.pad(crop, ((0, ph), (0, pw))).reshape((h + ph) // step, step, (w + pw) // step, step).sum(
+        axis=(1, 3), dtype=np.int32
+    )
+    # Half covered or more; a mask thinner than that everywhere keeps whatever it touches.
+    binary = 2 * covered >= step * step
+    if not binary.any():
+        binary = covered > 0
+    return binary.astype(np.uint8), [x, y, w, h], step
 
 
 def mask_outline(geometry: dict, runs: np.ndarray | None = None) -> dict:
@@ -318,7 +331,7 @@ def mask_outline(geometry: dict, runs: np.ndarray | None = None) -> dict:
 
     ``{"bbox": [x, y, w, h], "polygons": [[x1, y1, x2, y2, ...], ...]}`` in image pixels: the
     exact pixel box, and the outer contours (holes are not drawn) traced by OpenCV on the box's
-    crop, shrunk to at most OUTLINE_MAX_SIDE pixels on its long side and simplified to at most
+    coverage grid (at most OUTLINE_MAX_SIDE cells on its long side), simplified to at most
     OUTLINE_MAX_VERTICES vertices in all. Built from the runs: no full-image decode.
     """
     import cv2
@@ -326,14 +339,7 @@ def mask_outline(geometry: dict, runs: np.ndarray | None = None) -> dict:
     rle = geometry["rle"]
     if runs is None:
         runs = rle_runs(rle["counts"])
-    crop, x, y = _crop_from_runs(runs, rle["size"][0])
-    h, w = crop.shape
-    scale = min(1.0, OUTLINE_MAX_SIDE / max(h, w))
-    if scale < 1:  # area averaging, then half covered or more: thin parts fade instead of vanishing
-        size = (max(1, round(w * scale)), max(1, round(h * scale)))
-        shrunk = cv2.resize(crop * 255, size, interpolation=cv2.INTER_AREA)
-        crop = (shrunk >= 128).astype(np.uint8) if (shrunk >= 128).any() else (shrunk > 0).astype(np.uint8)
-    sy, sx = h / crop.shape[0], w / crop.shape[1]
+    crop, (x, y, w, h), step = _coverage(runs, rle["size"][0])
     contours, _ = cv2.findContours(crop, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
     contours = sorted(contours, key=len, reverse=True)
     tolerance = 0.5
@@ -342,7 +348,7 @@ def mask_outline(geometry: dict, runs: np.ndarray | None = None) -> dict:
         simple = [c for c in simple if len(c) >= 3] or [c for c in simple if len(c)]
         if sum(len(c) for c in simple) <= OUTLINE_MAX_VERTICES or tolerance > max(crop.shape):
             break
-        tolerance *= 2
+        tolerance *= 1.4
     polygons, budget = [], OUTLINE_MAX_VERTICES
     for c in simple:
         if len(c) > budget:
@@ -350,8 +356,8 @@ def mask_outline(geometry: dict, runs: np.ndarray | None = None) -> dict:
         budget -= len(c)
         pts = np.empty(2 * len(c))
         # A reduced pixel's centre in image coordinates (pixel edges at whole numbers).
-        pts[0::2] = (c[:, 0] + 0.5) * sx + x
-        pts[1::2] = (c[:, 1] + 0.5) * sy + y
+        pts[0::2] = (c[:, 0] + 0.5) * step + x
+        pts[1::2] = (c[:, 1] + 0.5) * step + y
         polygons.append(np.round(pts, 1).tolist())
     if not any(len(p) >= 6 for p in polygons):  # a dot or a line of pixels: draw its box
         polygons = [[x, y, x + w, y, x + w, y + h, x, y + h]]

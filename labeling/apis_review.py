@@ -68,7 +68,11 @@ def with_outlines(rows: list[Annotation]) -> list[Annotation]:
     """Give masks saved before outlines were stored theirs, and store it: traced once, not per view."""
     missing = [a for a in rows if a.kind == Annotation.Kind.MASK and not a.outline]
     for annotation in missing:
-        annotation.outline = mask_outline(annotation.geometry)
+        try:
+            annotation.outline = mask_outline(annotation.geometry)
+        except (KeyError, TypeError, ValueError, IndexError):  # an unreadable old row: a tile without a picture
+            annotation.outline = {"bbox": None, "polygons": []}
+            continue
         # Only while still missing: a concurrent edit stores its own outline with its geometry.
         Annotation.objects.filter(pk=annotation.pk, outline__isnull=True).update(outline=annotation.outline)
     return rows

@@ -120,7 +120,19 @@ def bench_box_mask(base, token, project_id, requests_per_size, skip_full):
             wall.append((time.perf_counter() - t0) * 1000)
             res.raise_for_status()
             server_ms.append(res.json()["timing_ms"]["total"])
-        results[side] = (first_ms, wall, server_ms)
+        # The same boxes through the service in this process (warm cache): the server's own share,
+        # without HTTP and without the two gunicorn workers competing for the 2 cores.
+        from labeling.models import Image
+        from labeling.services.smart import smart_box_mask
+
+        image = Image.objects.get(pk=image_id)
+        smart_box_mask(image=image, box=boxes[0], strokes=[])
+        direct = []
+        for box in boxes[1:]:
+            t0 = time.perf_counter()
+            smart_box_mask(image=image, box=box, strokes=[])
+            direct.append((time.perf_counter() - t0) * 1000)
+        results[side] = (first_ms, wall, server_ms, direct)
         del pixels, masks
     full = {}
     if not skip_full:
@@ -250,10 +262,11 @@ def main():
 
     print(f"# {datetime.date.today()}; {machine()}")
     print("## box → mask, through the HTTP API (gunicorn, 2 workers), roughly drawn boxes around generated objects")
-    for side, (first_ms, wall, server_ms) in results.items():
+    for side, (first_ms, wall, server_ms, direct) in results.items():
         print(f"{side}²: first request (decodes the image once) {first_ms:7.1f} ms")
         print(f"{side}²: request, client side: {_stats(wall)}   target p95 ≤ 150 ms")
         print(f"{side}²: request, server time: {_stats(server_ms)}")
+        print(f"{side}²: the service called in one process: {_stats(direct)}")
     for side, seconds in full.items():
         print(f"full-image GrabCut (5 iterations) at {side}²: {seconds * 1000:9.0f} ms")
     if 2048 in full:

@@ -16,6 +16,7 @@ import time
 from collections import OrderedDict
 from pathlib import Path
 
+import cv2
 import numpy as np
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -31,6 +32,10 @@ DEFAULT_MAX_SIDE = 10_000
 # The disk cache is trimmed, least recently used first, past this size (an 8000² image takes 64 MB).
 DEFAULT_CACHE_MAX_BYTES = 2 * 1024**3
 _MEMORY_CACHE_IMAGES = 8
+
+# One request per web worker at a time: OpenCV's own thread pool would only compete with the other
+# workers for the same cores (the tools' arrays are small; GrabCut itself is single-threaded).
+cv2.setNumThreads(1)
 
 _cache_lock = threading.Lock()
 _opened: OrderedDict[str, list[Level]] = OrderedDict()

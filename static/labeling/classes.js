@@ -38,6 +38,7 @@ for (const row of table.querySelectorAll("tbody tr[data-id]")) {
     const answer = await api("PATCH", url, body);
     if (!answer.ok) { error.textContent = (answer.data?.errors ?? []).map((e) => e.detail).join(" ") || answer.data?.detail; return; }
     row.dataset.class = answer.data.name;
+    row.querySelector(".saved-name").textContent = answer.data.name;
     error.textContent = "";
     flash.hidden = false;
     flash.textContent = `Class ${JSON.stringify(answer.data.name)} saved.`;

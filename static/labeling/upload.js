@@ -56,6 +56,8 @@ async function refresh(created) {
     if (el) el.textContent = n;
   };
   set("images", stats.data.images);
+  const word = document.querySelector('[data-word-for="images"]');
+  if (word) word.textContent = stats.data.images === 1 ? "image" : "images";
   for (const [status, n] of Object.entries(stats.data.by_status)) set(status, n);
   const progress = document.querySelector("#stats progress");
   if (progress) progress.value = stats.data.progress;

@@ -152,88 +152,77 @@ def annotator_stats(*, project: Project, days: int = 30, now=None) -> dict:
     From the audit trail: labels made (annotations a person created), proposals accepted and
     rejected (a state change from ``proposed``; editing a proposal accepts it), time active (the
     gaps between one person's consecutive events, counting only gaps under ACTIVE_GAP_SECONDS), and
-    images done (images now done or reviewed that the person labelled). Four queries whatever the
-    size of the project: counts per person and day, active time per person and day (a window
-    function), images done per person, and the people.
+    images done (images now done or reviewed that the person labelled). Three queries whatever the
+    size of the project: one scan of the period's events for the counts and the active time per
+    person and day, images done per person, and the people's names.
     """
     from datetime import timedelta
 
     from django.contrib.auth import get_user_model
     from django.db import connection
-    from django.db.models.functions import TruncDate
     from django.utils import timezone
 
     now = now or timezone.now()
     since = (now - timedelta(days=days)).replace(hour=0, minute=0, second=0, microsecond=0)
-    events = AnnotationEvent.objects.filter(project=project, at__gte=since, actor__isnull=False)
-    judged = Q(before__state=Annotation.State.PROPOSED)
-    counts = (
-        events.annotate(day=TruncDate("at"))
-        .values("actor_id", "day")
-        .annotate(
-            events=Count("id"),
-            labels=Count("id", filter=Q(action=AnnotationEvent.Action.CREATE, after__origin=Annotation.Origin.HUMAN)),
-            accepted=Count("id", filter=judged & Q(after__state=Annotation.State.ACCEPTED)),
-            rejected=Count("id", filter=judged & Q(after__state=Annotation.State.REJECTED)),
-        )
-        .order_by()
-    )
     per_user: dict[int, dict] = {}
-
-    def row(actor_id):
-        return per_user.setdefault(actor_id, {"user_id": actor_id, "labels": 0, "accepted": 0, "rejected": 0,
-                                              "events": 0, "active_seconds": 0.0, "images_done": 0, "days": {}})
-
-    def day_row(actor_id, day):
-        return row(actor_id)["days"].setdefault(str(day), {"day": str(day), "labels": 0, "accepted": 0, "rejected": 0,
-                                                            "events": 0, "active_seconds": 0.0})
-
-    for c in counts:
-        d = day_row(c["actor_id"], c["day"])
-        for key in ("events", "labels", "accepted", "rejected"):
-            d[key] = c[key]
-            row(c["actor_id"])[key] += c[key]
-    for actor_id, day, seconds in _active_seconds(connection, project.pk, since):
-        seconds = float(seconds or 0)
-        day_row(actor_id, day)["active_seconds"] = seconds
-        row(actor_id)["active_seconds"] += seconds
+    for actor_id, day, events, labels, accepted, rejected, seconds in _activity_by_day(connection, project.pk, since):
+        person = per_user.setdefault(actor_id, {"user_id": actor_id, "labels": 0, "accepted": 0, "rejected": 0,
+                                                "events": 0, "active_seconds": 0.0, "images_done": 0, "days": []})
+        day_row = {"day": str(day), "events": events, "labels": int(labels or 0), "accepted": int(accepted or 0),
+                   "rejected": int(rejected or 0), "active_seconds": float(seconds or 0)}
+        person["days"].append(day_row)
+        for key in ("events", "labels", "accepted", "rejected", "active_seconds"):
+            person[key] += day_row[key]
     done_images = project.images.filter(status__in=[Image.Status.DONE, Image.Status.REVIEWED]).values("id")
     images_done = (
-        AnnotationEvent.objects.filter(project=project, actor__isnull=False, action=AnnotationEvent.Action.CREATE,
+        AnnotationEvent.objects.filter(project=project, actor_id__in=list(per_user), action=AnnotationEvent.Action.CREATE,
                                        image_id__in=done_images)
         .values("actor_id").annotate(n=Count("image_id", distinct=True)).order_by()
-    )
+    ) if per_user else []
     for r in images_done:
-        if r["actor_id"] in per_user:  # people active in the period only
-            per_user[r["actor_id"]]["images_done"] = r["n"]
-    names = dict(get_user_model().objects.filter(pk__in=list(per_user)).values_list("id", "username"))
+        per_user[r["actor_id"]]["images_done"] = r["n"]
+    names = dict(get_user_model().objects.filter(pk__in=list(per_user)).values_list("id", "username")) if per_user else {}
     people = []
     for r in per_user.values():
         r["username"] = names.get(r["user_id"], f"user {r['user_id']}")
-        r["days"] = sorted(r["days"].values(), key=lambda d: d["day"], reverse=True)
+        r["days"].sort(key=lambda d: d["day"], reverse=True)
         people.append(r)
     people.sort(key=lambda r: (-r["labels"] - r["accepted"] - r["rejected"], r["username"]))
     return {"since": since.date().isoformat(), "days": days, "active_gap_seconds": ACTIVE_GAP_SECONDS, "people": people}
 
 
-def _active_seconds(connection, project_id: int, since) -> list[tuple]:
-    """(actor, UTC day, seconds active) from the gaps between each person's consecutive events.
+def _activity_by_day(connection, project_id: int, since) -> list[tuple]:
+    """(actor, UTC day, events, labels made, proposals accepted, rejected, seconds active): one scan.
 
-    Raw SQL for the window function (LAG) and the aggregate over it, which the ORM cannot nest;
-    only the time arithmetic differs between PostgreSQL and SQLite.
+    Raw SQL: the window function (LAG, the gap to the same person's previous event) and the sums
+    over it cannot be nested in the ORM. The inner query keeps only small columns, so the sort the
+    window needs does not carry the JSON snapshots. Only the time and JSON functions differ
+    between PostgreSQL and SQLite.
     """
     if connection.vendor == "postgresql":
         epoch, day = "EXTRACT(EPOCH FROM at)", "CAST(at AT TIME ZONE 'UTC' AS date)"
+        origin, before_state, after_state = "after ->> 'origin'", "before ->> 'state'", "after ->> 'state'"
     else:
         epoch, day = "((julianday(at) - 2440587.5) * 86400.0)", "date(at)"
+        origin, before_state, after_state = (
+            "json_extract(after, '$.origin')", "json_extract(before, '$.state')", "json_extract(after, '$.state')")
     table = AnnotationEvent._meta.db_table
     sql = f"""
-        SELECT actor_id, day, SUM(CASE WHEN gap > 0 AND gap < %s THEN gap ELSE 0 END)
+        SELECT actor_id, day, COUNT(*), SUM(is_label), SUM(is_accept), SUM(is_reject),
+               SUM(CASE WHEN gap > 0 AND gap < %s THEN gap ELSE 0 END)
         FROM (
-            SELECT actor_id, {day} AS day,
+            SELECT actor_id, {day} AS day, is_label, is_accept, is_reject,
                    {epoch} - LAG({epoch}) OVER (PARTITION BY actor_id ORDER BY at, id) AS gap
-            FROM {table}
-            WHERE project_id = %s AND at >= %s AND actor_id IS NOT NULL
+            FROM (
+                SELECT actor_id, at, id,
+                       CASE WHEN action = 'create' AND {origin} = 'human' THEN 1 ELSE 0 END AS is_label,
+                       CASE WHEN action <> 'create' AND {before_state} = 'proposed' AND {after_state} = 'accepted'
+                            THEN 1 ELSE 0 END AS is_accept,
+                       CASE WHEN action <> 'create' AND {before_state} = 'proposed' AND {after_state} = 'rejected'
+                            THEN 1 ELSE 0 END AS is_reject
+                FROM {table}
+                WHERE project_id = %s AND at >= %s AND actor_id IS NOT NULL
+            ) events
         ) gaps
         GROUP BY actor_id, day
     """

@@ -93,7 +93,7 @@ def test_a_fixed_number_of_queries_however_many_people_and_days(busy_project, cl
     with CaptureQueriesContext(connection) as large:
         stats = selectors.annotator_stats(project=project, days=30, now=NOW)
     assert len(stats["people"]) == 8
-    assert len(small.captured_queries) == len(large.captured_queries) == 4
+    assert len(small.captured_queries) == len(large.captured_queries) == 3
 
 
 def test_other_projects_do_not_count(busy_project, annotator):

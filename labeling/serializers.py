@@ -1,4 +1,4 @@
-"""Input and output shapes of the API (../shared/API.md)."""
+"""Input and output shapes of the API (docs/api.md; the live schema is /api/schema/)."""
 
 from django.urls import reverse
 from drf_spectacular.utils import extend_schema_field

@@ -8,6 +8,7 @@ from labeling import selectors
 from labeling.permissions import MANAGE, REVIEW, can, role_in
 
 from .models import ModelVersion
+from .selectors import suspicious_label_rows
 
 
 @login_required
@@ -28,5 +29,6 @@ def model_page(request, project_id):
             "backbone": f"{settings.MLASSIST_BACKBONE} at {settings.MLASSIST_INPUT_SIZE} px",
             "serving_tflite": serving_tflite,
             "queue_head": selectors.uncertainty_queue_head(project=project),
+            "suspicious": suspicious_label_rows(project=project),
         },
     )

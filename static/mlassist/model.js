@@ -1,6 +1,6 @@
 // The model page: training progress (polled), failures of the model's background work, versions with
-// their held-out score and size, rollback ("Put in service"), a learning curve per head, and the
-// suspicious-labels list.
+// their held-out score and size, rollback ("Put in service") and a learning curve per head. Why the
+// next image and the suspicious labels are rendered by the server.
 import { api } from "../labeling/api.js";
 import { drawCurve, metricText } from "./curve.js";
 
@@ -107,29 +107,6 @@ function showVersions(versions) {
   drawCurve(document.getElementById("curve"), versions);
 }
 
-async function showSuspicious() {
-  const [rows, classes] = await Promise.all([
-    api("GET", root.dataset.suspicious),
-    api("GET", root.dataset.versions.replace(/model-versions\/$/, "classes/")),
-  ]);
-  if (!rows.ok) return;
-  const names = new Map((classes.ok ? classes.data.results ?? classes.data : []).map((c) => [c.id, c.name]));
-  const body = document.querySelector("#suspicious-labels tbody");
-  body.replaceChildren(...rows.data.map((s) => {
-    const a = s.annotation;
-    const tr = el("tr", null, { "data-annotation": a.id });
-    const link = el("a", `image ${a.image}`, {
-      href: `${root.dataset.workspace.replace(/\/0\/annotate\/$/, `/${a.image}/annotate/`)}?annotation=${a.id}`,
-    });
-    const cell = el("td");
-    cell.append(link);
-    tr.append(cell, el("td", names.get(a.label_class) ?? `class ${a.label_class}`), el("td", s.predicted_class_name),
-      el("td", s.confidence.toFixed(2)), el("td", a.created_by ?? ""));
-    return tr;
-  }));
-  document.getElementById("suspicious-empty").hidden = rows.data.length > 0;
-}
-
 async function refresh() {
   clearTimeout(timer);
   const [runs, versions, features, propose] = await Promise.all([
@@ -150,4 +127,3 @@ document.getElementById("train-now")?.addEventListener("click", async () => {
   if (response.ok) showRun(response.data);
 });
 refresh();
-showSuspicious();

@@ -111,6 +111,7 @@ def test_why_this_image_and_suspicious_labels_open_the_workspace(page, live_serv
     expect(head.nth(0)).to_contain_text("0.050")
     expect(head.nth(0)).to_contain_text("New")
     row = page.locator(f"#suspicious-labels tr[data-annotation='{world['tag'].pk}']")
+    expect(row).to_contain_text("bird0.png")
     expect(row).to_contain_text("cat")
     expect(row).to_contain_text("dog")
     expect(row).to_contain_text("0.93")

@@ -56,11 +56,22 @@ def predict_tags(
     model, pooled: np.ndarray, multilabel: bool = False, threshold: float = 0.0, top_k: int = 1
 ) -> list[list[TagProposal]]:
     """Per image, tags sorted by score: the top_k best (single-label) or every label above threshold (multi-label)."""
-    probs = class_probabilities(model, pooled)
+    threshold = max(threshold, 0.5) if multilabel else threshold
+    return tags_from_probabilities(class_probabilities(model, pooled), multilabel, threshold, top_k)
+
+
+def tags_from_probabilities(
+    probs: np.ndarray, multilabel: bool = False, threshold: float = 0.0, top_k: int = 1
+) -> list[list[TagProposal]]:
+    """predict_tags from probabilities already computed (proposals also need them for the margins).
+
+    Multi-label: every label at or above ``threshold`` (the head's own threshold chosen from its
+    validation, which may be below 0.5: a label at 0.4 is still worth a glance when checking is cheap).
+    """
     out = []
     for row in probs:
         order = np.argsort(-row, kind="stable")
-        picked = [c for c in order if row[c] >= max(threshold, 0.5 if multilabel else 0.0)]
+        picked = [c for c in order if row[c] >= threshold]
         if not multilabel:
             picked = picked[:top_k]
         out.append([TagProposal(int(c), float(row[c])) for c in picked])

@@ -1,18 +1,21 @@
-"""Proposals: the serving heads label every image no person has labelled yet.
+"""Proposals: the serving heads label what no person has settled yet.
 
 A proposal is an Annotation with origin "model", state "proposed", a score and its model
-version. Refreshing replaces an image's older proposals; accepted, rejected and human
-annotations are never touched. Images that already hold proposals of the serving version
-are skipped, so a redelivered task does not repeat work.
+version. An image is proposed for, kind by kind, while it is open (status new or in progress)
+and no person has settled that kind on it: a person's own label, or an accepted proposal,
+settles it. Finished images (done, reviewed) get none, and a refresh removes the proposals
+that such images still hold, so a finished project ends with no stale proposals and an export
+with proposals never labels an image twice. Accepted, rejected and human annotations are never
+touched. A tag a person rejected on an image is not proposed there again.
 """
 
 import logging
 
 import numpy as np
 from django.db import transaction
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, OuterRef, Q
 
-from labeling.models import Annotation, Project
+from labeling.models import Annotation, Image, Project
 from labeling.rules import KINDS, RuleError, annotation_check
 
 from ..models import ImageUncertainty, ModelVersion
@@ -20,54 +23,118 @@ from .features import backbone_config, features_compute, features_of
 
 BATCH = 256
 logger = logging.getLogger(__name__)
+FINISHED = [Image.Status.DONE, Image.Status.REVIEWED]
+# The annotation kinds that, once a person settled one on an image, mean a head's kind is done there.
+SETTLED_BY = {"tag": ["tag"], "box": ["box"], "mask": ["mask", "polygon"]}
+KIND_OF_HEAD = {"classifier": "tag", "detector": "box", "segmenter": "mask"}
+# The project's proposal_threshold at this value means "automatic": each head uses the threshold chosen
+# from its own validation (stored with the version). Any other value is the manager's explicit choice
+# and applies to every head. (Telling "explicit" apart needs no new column: 0.5 was the only default.)
+AUTOMATIC_THRESHOLD = 0.5
 
-def images_to_propose(*, project: Project, image_ids=None):
-    human = Annotation.objects.filter(image=OuterRef("pk"), origin=Annotation.Origin.HUMAN)
-    images = project.images.annotate(has_human=Exists(human)).filter(has_human=False)
+
+def _settled(kind: str):
+    """Annotations that settle ``kind`` on an image: a person's, or a proposal a person accepted."""
+    return Q(kind__in=SETTLED_BY[kind]) & (Q(origin=Annotation.Origin.HUMAN) | Q(state=Annotation.State.ACCEPTED))
+
+
+def images_to_propose(*, project: Project, kind: str = "tag", image_ids=None):
+    """Open images of ``project`` on which no person has settled ``kind`` yet."""
+    settled = Annotation.objects.filter(_settled(kind), image=OuterRef("pk"))
+    images = project.images.exclude(status__in=FINISHED).exclude(Exists(settled))
     return images.filter(pk__in=image_ids) if image_ids else images
 
+
+def threshold_for(version: ModelVersion, project: Project) -> float:
+    """The score below which ``version``'s proposals are not stored (see AUTOMATIC_THRESHOLD)."""
+    if abs(project.proposal_threshold - AUTOMATIC_THRESHOLD) > 1e-9:
+        return float(project.proposal_threshold)
+    chosen = (version.metrics or {}).get("threshold")
+    return float(chosen) if isinstance(chosen, (int, float)) and 0 < chosen < 1 else AUTOMATIC_THRESHOLD
+
+
+def proposals_stale_remove(*, project: Project, image_ids=None) -> int:
+    """Delete proposals on finished images and on kinds a person settled; returns how many."""
+    removed = 0
+    for kind in ("tag", "box", "mask"):
+        settled = Annotation.objects.filter(_settled(kind), image=OuterRef("image_id"))
+        stale = Annotation.objects.filter(image__project=project, kind=kind, origin=Annotation.Origin.MODEL,
+                                          state=Annotation.State.PROPOSED)
+        if image_ids:
+            stale = stale.filter(image_id__in=image_ids)
+        stale = stale.filter(Q(image__status__in=FINISHED) | Q(Exists(settled)))
+        removed += stale.delete()[0]
+    finished = ImageUncertainty.objects.filter(image__project=project, image__status__in=FINISHED)
+    if image_ids:
+        finished = finished.filter(image_id__in=image_ids)
+    finished.delete()
+    return removed
+
+
 def proposals_refresh(*, project: Project, image_ids=None, progress=None) -> int:
-    """Propose with every serving version for images without human labels; returns proposals stored."""
+    """Propose with every serving version where a person has not settled its kind; returns proposals stored."""
     from ..ml import predict
     from ..ml.features import stack_pooled, stack_spatial
 
-    serving = list(ModelVersion.objects.filter(project=project, in_service=True))
+    with transaction.atomic():
+        proposals_stale_remove(project=project, image_ids=image_ids)
+    serving = [v for v in ModelVersion.objects.filter(project=project, in_service=True)
+               if KIND_OF_HEAD[v.kind] in project.kinds]
     if not serving:
         return 0
     cfg = backbone_config()
     features_compute(project=project, cfg=cfg)
     loaded = {v.kind: (v, load_version_head(v)) for v in serving}
-    targets = list(images_to_propose(project=project, image_ids=image_ids).order_by("id").values_list("id", "width", "height"))
+    # Per head, the open images that still want its kind.
+    wanted = {
+        head: set(images_to_propose(project=project, kind=KIND_OF_HEAD[head], image_ids=image_ids)
+                  .values_list("id", flat=True))
+        for head in loaded
+    }
+    every = set().union(*wanted.values())
+    targets = list(project.images.filter(pk__in=every).order_by("id").values_list("id", "width", "height"))
+    rejected = set(Annotation.objects.filter(image__project=project, kind="tag", state=Annotation.State.REJECTED)
+                   .values_list("image_id", "label_class_id"))
     stored = 0
-    threshold = project.proposal_threshold
     for start in range(0, len(targets), BATCH):
         chunk = targets[start : start + BATCH]
         blobs = features_of(image_ids=[i for i, _, _ in chunk], cfg=cfg)
         chunk = [row for row in chunk if row[0] in blobs]
         if not chunk:
             continue
-        ids = [i for i, _, _ in chunk]
         rows: list[tuple] = []
         margins: dict[int, tuple[float, ModelVersion]] = {}
+        replaced: dict[str, list[int]] = {}
         if "classifier" in loaded:
             version, model = loaded["classifier"]
-            pooled = stack_pooled(blobs[i] for i in ids)
-            found = predict.predict_tags(model, pooled, multilabel=project.multilabel, threshold=threshold)
-            for image_id, tags in zip(ids, found, strict=True):
-                rows += [_row(image_id, version, "tag", {}, t.class_index, t.score) for t in tags if t.score >= threshold]
-            for image_id, margin in zip(ids, predict.margins(predict.class_probabilities(model, pooled)), strict=True):
-                margins[image_id] = (float(margin), version)
+            threshold = threshold_for(version, project)
+            ids = [i for i, _, _ in chunk if i in wanted["classifier"]]
+            replaced["tag"] = ids
+            if ids:
+                pooled = stack_pooled(blobs[i] for i in ids)
+                probs = predict.class_probabilities(model, pooled)
+                found = predict.tags_from_probabilities(probs, multilabel=project.multilabel, threshold=threshold)
+                for image_id, tags in zip(ids, found, strict=True):
+                    rows += [_row(image_id, version, "tag", {}, t.class_index, t.score) for t in tags
+                             if t.score >= threshold and (image_id, version.class_ids[t.class_index]) not in rejected]
+                for image_id, margin in zip(ids, predict.margins(probs), strict=True):
+                    margins[image_id] = (float(margin), version)
         for kind, head in (("box", "detector"), ("mask", "segmenter")):
             if head not in loaded:
                 continue
             version, model = loaded[head]
-            spatial, _ = stack_spatial(blobs[i] for i in ids)
-            sizes = np.array([[w, h] for _, w, h in chunk])
+            threshold = threshold_for(version, project)
+            part = [row for row in chunk if row[0] in wanted[head]]
+            replaced[kind] = [i for i, _, _ in part]
+            if not part:
+                continue
+            spatial, _ = stack_spatial(blobs[i] for i, _, _ in part)
+            sizes = np.array([[w, h] for _, w, h in part])
             if head == "detector":
                 found = predict.predict_boxes(model, spatial, sizes, len(version.class_ids), threshold=threshold)
             else:
                 found = predict.predict_masks(model, spatial, sizes, threshold=threshold)
-            for (image_id, w, h), items in zip(chunk, found, strict=True):
+            for (image_id, w, h), items in zip(part, found, strict=True):
                 if image_id not in margins:
                     # Without a classifier: how far the best detection is from a coin toss (none: unsure).
                     best = max((p.score for p in items), default=0.5)
@@ -78,10 +145,11 @@ def proposals_refresh(*, project: Project, image_ids=None, progress=None) -> int
                         rows.append(_row(image_id, version, kind, geometry, p.class_index, p.score))
         rows = _checked(rows, loaded, {i: (w, h) for i, w, h in chunk}, project.kinds)
         with transaction.atomic():
-            Annotation.objects.filter(image_id__in=ids, origin=Annotation.Origin.MODEL,
-                                      state=Annotation.State.PROPOSED).delete()
+            for kind, ids in replaced.items():
+                Annotation.objects.filter(image_id__in=ids, kind=kind, origin=Annotation.Origin.MODEL,
+                                          state=Annotation.State.PROPOSED).delete()
             Annotation.objects.bulk_create(rows, batch_size=2000)
-            ImageUncertainty.objects.filter(image_id__in=ids).delete()
+            ImageUncertainty.objects.filter(image_id__in=list(margins)).delete()
             ImageUncertainty.objects.bulk_create(
                 ImageUncertainty(image_id=i, margin=min(1.0, max(0.0, m)), model_version=v) for i, (m, v) in margins.items()
             )
@@ -89,6 +157,7 @@ def proposals_refresh(*, project: Project, image_ids=None, progress=None) -> int
         if progress:
             progress(min(1.0, (start + len(chunk)) / len(targets)))
     return stored
+
 
 def _head_of(kind: str) -> str:
     return {"tag": "classifier", "box": "detector", "mask": "segmenter"}[kind]

@@ -1,0 +1,67 @@
+"""Finished images, and kinds a person settled, are not proposed again after a retrain."""
+
+import json
+
+import pytest
+
+from labeling.models import Annotation
+from labeling.services.coco import coco_export_chunks
+
+from .synthetic import feature_images, proposed, tag, train
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def tag_project(project, classes, annotator):
+    project.set_kinds(["tag"])
+    project.proposal_threshold = 0.01  # the manager's explicit choice: every image's best tag is proposed
+    project.save()
+    truth = [i % 2 for i in range(30)]
+    images = feature_images(project, truth)
+    for image, cls in list(zip(images, truth))[:10]:
+        tag(image, classes[cls], annotator)
+    return project, images, truth
+
+
+def test_an_accepted_proposal_and_a_finished_image_get_no_new_proposals(tag_project, classes, annotator, client_for):
+    project, images, truth = tag_project
+    train(project)
+    open_images = images[10:]
+    assert set(proposed(project).values_list("image_id", flat=True)) == {i.pk for i in open_images}
+    api = client_for(annotator)
+    # One proposal accepted in the workspace (the image stays "in progress"), one image marked done
+    # without any label, one proposal rejected.
+    accepted = proposed(project, image=open_images[0]).get()
+    r = api.patch(f"/api/annotations/{accepted.pk}/", {"state": "accepted", "version": accepted.version}, format="json")
+    assert r.status_code == 200, r.content
+    assert api.patch(f"/api/images/{open_images[1].pk}/", {"status": "done"}, format="json").status_code == 200
+    rejected = proposed(project, image=open_images[2]).get()
+    r = api.patch(f"/api/annotations/{rejected.pk}/", {"state": "rejected", "version": rejected.version}, format="json")
+    assert r.status_code == 200, r.content
+
+    train(project)  # a retrain proposes again
+
+    assert not proposed(project, image=open_images[0]).exists()
+    assert not proposed(project, image=open_images[1]).exists()
+    # The rejected class is not proposed again on that image.
+    assert not proposed(project, image=open_images[2], label_class_id=rejected.label_class_id).exists()
+    assert proposed(project).count() == len(open_images) - 3 + proposed(project, image=open_images[2]).count()
+    # The export with proposals tags every image at most once (single-label project).
+    doc = json.loads(b"".join(coco_export_chunks(project=project, states=("accepted", "proposed"))))
+    tags = {row["file_name"]: row.get("attributes", {}).get("tags", []) for row in doc["images"]}
+    assert len(tags[open_images[0].file_name]) == 1
+    assert max(len(t) for t in tags.values()) == 1
+
+
+def test_a_finished_project_ends_with_no_proposals(tag_project, classes, annotator):
+    project, images, truth = tag_project
+    train(project)
+    assert proposed(project).exists()
+    # Everyone finishes: the rest labelled by hand (a stale proposal stays until the next refresh).
+    for image, cls in list(zip(images, truth))[10:]:
+        tag(image, classes[cls], annotator)
+    project.images.update(status="done")
+    train(project)
+    assert not proposed(project).exists()
+    assert Annotation.objects.filter(image__project=project, state="accepted").count() == len(images)

@@ -15,6 +15,7 @@ from labeling.serializers import JobSerializer
 
 from . import serializers
 from .models import ModelVersion, SuspiciousLabel
+from .services.exports import tflite_export_request
 from .services.proposals import proposals_start
 from .services.training import model_version_promote, training_request
 
@@ -81,8 +82,18 @@ class TFLiteModel(ProjectScoped, APIView):
     )
     def get(self, request, project_id):
         version = ModelVersion.objects.filter(project=self.project, kind="classifier", in_service=True).first()
-        if version is None or not version.tflite:
+        if version is None:
             raise NotFound("No tag classifier is in service yet: train one first.")
+        if not version.tflite:
+            # Built on demand, never on the way to proposals (services/exports.py).
+            tflite_export_request(version=version)
+            response = Response(
+                {"detail": f"The TFLite file of version {version.number} is being built (about a minute); "
+                           "ask again then.", "errors": [{"field": "file", "detail": "Not built yet."}]},
+                status=status.HTTP_202_ACCEPTED,
+            )
+            response["Retry-After"] = "15"
+            return response
         stem = f"project-{self.project.pk}-classifier-v{version.number}"
         if request.query_params.get("file") == "labels":
             response = HttpResponse(version.tflite_labels, content_type="text/plain; charset=utf-8")

@@ -27,3 +27,11 @@ def features_compute_task(job_id: str) -> None:
     from .services.features import features_job
 
     features_job(job_id=job_id)
+
+
+# Idempotent: a version that already has its TFLite file is left alone.
+@shared_task(name="mlassist.tflite_export", acks_late=True)
+def tflite_export_task(version_id: int) -> None:
+    from .services.exports import tflite_export
+
+    tflite_export(version_id=version_id)

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import keras
 import numpy as np
 
-from . import data, heads, metrics, predict
+from . import data, heads, metrics, predict, validation
 
 Progress = Callable[[str, int, int, float], None]  # (stage, epoch, epochs, loss)
 
@@ -145,10 +145,48 @@ def _fit_logistic(z, targets, multilabel, l2, max_iter, progress):
 def evaluate_classifier(model, pooled: np.ndarray, y: np.ndarray, multilabel: bool = False) -> dict:
     """accuracy (and for multi-label, exact match and micro F1) of `model` on these rows."""
     probs = predict.class_probabilities(model, pooled) if len(pooled) else np.zeros((0, 1))
-    return metrics.classification_metrics(probs, y, multilabel)
+    m = metrics.classification_metrics(probs, y, multilabel)
+    if len(pooled):
+        m.update(validation.choose_threshold(validation.tag_outcomes(probs, y, multilabel),
+                                             validation.tag_truth_counts(y, multilabel), "tag"))
+    return m
+
+
+def item_outcomes(head: str, model, x, truth, image_sizes=None, n_classes: int = 0, multilabel: bool = False):
+    """Per image (score, right) of every proposal and the number of true labels, for thresholds and
+    the paired comparison of two versions. ``truth``: y for tags, else (shapes, classes) per image."""
+    if head == "classifier":
+        probs = predict.class_probabilities(model, x)
+        return validation.tag_outcomes(probs, truth, multilabel), validation.tag_truth_counts(truth, multilabel)
+    shapes, classes = [t[0] for t in truth], [t[1] for t in truth]
+    if head == "detector":
+        found = predict.predict_boxes(model, x, image_sizes, n_classes, threshold=0.01)
+        outcomes = validation.shape_outcomes(found, [np.reshape(b, (-1, 4)) for b in shapes], classes, "bbox")
+    else:
+        found = predict.predict_masks(model, x, image_sizes, threshold=0.0)
+        outcomes = validation.shape_outcomes(found, shapes, classes, "segm")
+    return outcomes, [len(c) for c in classes]
 
 
 # ---------------------------------------------------------------- boxes
+
+
+def warm_start(model: keras.Model, init_from: keras.Model | None) -> bool:
+    """Start from the serving version's weights (same class set, same feature map): every layer but
+    the per-channel standardisation, which is recomputed from the new training split. True if done."""
+    if init_from is None:
+        return False
+    try:
+        source = {layer.name: layer for layer in init_from.layers}
+        pairs = [(layer, source[layer.name]) for layer in model.layers
+                 if layer.weights and layer.name != "standardise" and layer.name in source]
+        if not pairs or any([w.shape for w in a.get_weights()] != [w.shape for w in b.get_weights()] for a, b in pairs):
+            return False
+    except (AttributeError, ValueError):
+        return False
+    for layer, src in pairs:
+        layer.set_weights(src.get_weights())
+    return True
 
 
 def _dominant_class(classes: Sequence[np.ndarray]) -> list[int]:
@@ -170,6 +208,7 @@ def train_box_head(
     val_indices=None,
     seed: int = 0,
     progress: Progress | None = None,
+    init_from: keras.Model | None = None,
 ) -> TrainResult:
     """Centre/size box head on spatial maps (N, h, w, C).
 
@@ -187,10 +226,11 @@ def train_box_head(
     targets = data.box_targets(b, c, s, spatial.shape[1:3], n_classes)
     mean, var = heads.channel_stats(spatial[tr])
     model = heads.build_box_head(spatial.shape[1:], n_classes, mean, var)
+    warm = warm_start(model, init_from)
     model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss=heads.centernet_loss(n_classes))
     history = _fit(model, x, targets, epochs, _batch_size(len(x), batch_size), progress, "train_boxes")
     m = evaluate_box_head(model, spatial[va], [boxes[i] for i in va], [classes[i] for i in va], sizes[va], n_classes)
-    m["n_train"] = int(len(tr))
+    m["n_train"], m["warm_start"] = int(len(tr)), warm
     return TrainResult(model, m, history, tr, va)
 
 
@@ -205,7 +245,10 @@ def evaluate_box_head(model, spatial, boxes, classes, image_sizes, n_classes: in
         for b, c in zip(boxes, classes, strict=True)
     ]
     preds = [[{"category": p.class_index, "bbox": p.bbox, "score": p.score} for p in ps] for ps in found]
-    return metrics.coco_map(gt, preds, image_sizes, n_classes, "bbox")
+    m = metrics.coco_map(gt, preds, image_sizes, n_classes, "bbox")
+    outcomes = validation.shape_outcomes(found, [np.reshape(b, (-1, 4)) for b in boxes], classes, "bbox")
+    m.update(validation.choose_threshold(outcomes, [len(c) for c in classes], "box"))
+    return m
 
 
 # ---------------------------------------------------------------- masks
@@ -227,6 +270,7 @@ def train_mask_head(
     val_indices=None,
     seed: int = 0,
     progress: Progress | None = None,
+    init_from: keras.Model | None = None,
 ) -> TrainResult:
     """Per-pixel mask head on spatial maps (N, h, w, C).
 
@@ -249,13 +293,14 @@ def train_mask_head(
     weights = np.where(targets > 0, np.clip((1 - fg) / fg, 1.0, 5.0), 1.0).astype(np.float32)
     mean, var = heads.channel_stats(spatial[tr])
     model = heads.build_mask_head(spatial.shape[1:], n_classes, mean, var, upsample=upsample)
+    warm = warm_start(model, init_from)
     model.compile(
         optimizer=keras.optimizers.Adam(learning_rate),
         loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
     )
     history = _fit(model, x, targets, epochs, _batch_size(len(x), batch_size), progress, "train_masks", weights)
     m = evaluate_mask_head(model, spatial[va], [masks[i] for i in va], [classes[i] for i in va], sizes[va], n_classes)
-    m["n_train"] = int(len(tr))
+    m["n_train"], m["warm_start"] = int(len(tr)), warm
     return TrainResult(model, m, history, tr, va)
 
 
@@ -269,4 +314,7 @@ def evaluate_mask_head(model, spatial, masks, classes, image_sizes, n_classes: i
         for ms, c in zip(masks, classes, strict=True)
     ]
     preds = [[{"category": p.class_index, "segmentation": p.rle, "score": p.score} for p in ps] for ps in found]
-    return metrics.coco_map(gt, preds, image_sizes, n_classes, "segm")
+    m = metrics.coco_map(gt, preds, image_sizes, n_classes, "segm")
+    outcomes = validation.shape_outcomes(found, [[g["segmentation"] for g in row] for row in gt], classes, "segm")
+    m.update(validation.choose_threshold(outcomes, [len(c) for c in classes], "mask"))
+    return m

@@ -5,6 +5,8 @@ import logging
 import os
 import tempfile
 
+import numpy as np
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
@@ -137,6 +139,13 @@ def _execute(run, project) -> None:
 
     proposals_refresh(project=project, progress=lambda f: _report(run, "proposing", 0.8 + 0.2 * f))
     run.notes = " ".join(notes)
+    # The phone/edge export (about 12 s) is built after proposing, in its own task, never before:
+    # people see new proposals as soon as the heads are trained.
+    from .exports import tflite_export_request
+
+    classifier = ModelVersion.objects.filter(project=project, kind="classifier", in_service=True).first()
+    if classifier is not None and not classifier.tflite:
+        tflite_export_request(version=classifier)
 
 
 def training_runs_sweep(*, now=None) -> dict:
@@ -159,8 +168,12 @@ def training_runs_sweep(*, now=None) -> dict:
 
 
 def _train_head(run, project, kind, cfg, start, width) -> str:
-    from ..ml import training
+    """Train one head on a fresh validation draw, save it as a version, and promote it unless the
+    serving one is significantly better on the images both held out (see ml/validation.py)."""
+    from ..ml import training, validation
+    from ..ml.data import multilabel_strata
     from ..ml.features import stack_pooled, stack_spatial
+    from .proposals import load_version_head
 
     labels = label_set(project=project, kind=kind)
     head = HEAD_OF_KIND[kind]
@@ -171,11 +184,8 @@ def _train_head(run, project, kind, cfg, start, width) -> str:
     image_ids = [labels.image_ids[i] for i in keep]
     targets = [labels.targets[i] for i in keep]
     serving = ModelVersion.objects.filter(project=project, kind=head, in_service=True).first()
-    val_indices = None
-    if serving and serving.class_ids == labels.class_ids and serving.backbone_key == cfg.key():
-        # Judge the new version on the split the serving one was judged on.
-        position = {image_id: i for i, image_id in enumerate(image_ids)}
-        val_indices = [position[i] for i in serving.validation_images if i in position] or None
+    comparable = bool(serving and serving.class_ids == labels.class_ids and serving.backbone_key == cfg.key())
+    seed = ModelVersion.objects.filter(project=project, kind=head).count() + 1  # a new draw per version
 
     def progress(stage, epoch, epochs, loss):
         _report(run, stage, start + width * epoch / max(epochs, 1), f"{stage} {epoch}/{epochs}", epoch, epochs, loss)
@@ -185,6 +195,16 @@ def _train_head(run, project, kind, cfg, start, width) -> str:
     if head == "classifier":
         x = stack_pooled(blobs[i] for i in image_ids)
         y = tag_matrix(targets, n_classes, project.multilabel)
+        strata = multilabel_strata(y) if project.multilabel else y.tolist()
+    else:
+        x, sizes = stack_spatial(blobs[i] for i in image_ids)
+        strata = [int(np.bincount(np.asarray(t[1], int)).argmax()) if len(t[1]) else -1 for t in targets]
+    # The serving version's validation images stay held out: the two versions are compared there.
+    position = {image_id: i for i, image_id in enumerate(image_ids)}
+    shared = sorted(position[i] for i in serving.validation_images if i in position) if comparable else []
+    val_indices = validation.draw_validation(strata, keep=shared, seed=seed)
+    serving_model = load_version_head(serving) if comparable else None
+    if head == "classifier":
         result = training.train_classifier(x, y, n_classes, multilabel=project.multilabel, val_indices=val_indices,
                                            progress=progress)
         from .audit import suspicious_labels_refresh
@@ -193,42 +213,74 @@ def _train_head(run, project, kind, cfg, start, width) -> str:
         suspicious_labels_refresh(project=project, run=run, x=x, targets=targets, image_ids=image_ids,
                                   class_ids=labels.class_ids)
     else:
-        x, sizes = stack_spatial(blobs[i] for i in image_ids)
         shapes, classes = [t[0] for t in targets], [t[1] for t in targets]
         trainer = training.train_box_head if head == "detector" else training.train_mask_head
-        result = trainer(x, shapes, classes, sizes, n_classes, epochs=settings.MLASSIST_HEAD_EPOCHS, augment_flip=True,
-                         val_indices=val_indices, progress=progress)
+        # Warm start from the serving head when the class set is unchanged: fewer epochs reach as far.
+        epochs = settings.MLASSIST_HEAD_EPOCHS
+        if serving_model is not None and WARM_START:
+            epochs = max(5, int(round(epochs * WARM_EPOCH_SHARE)))
+        result = trainer(x, shapes, classes, sizes, n_classes, epochs=epochs, augment_flip=True,
+                         val_indices=val_indices, progress=progress,
+                         init_from=serving_model if WARM_START else None)
+    result.metrics["n_labelled_images"] = len(image_ids)
     version = _save_version(run, project, head, cfg, labels, image_ids, result)
-    old_score = _score_of(serving, head, x, targets, sizes, result, project, labels) if val_indices else None
-    new_score = result.metrics.get(METRIC[head], -1)
-    if serving is None or old_score is None or new_score >= old_score:
+    if serving_model is None or not shared:
         model_version_promote(version=version)
-        if head == "classifier":
-            _export_tflite(version, cfg, result.model, project)
         return ""
-    ModelVersion.objects.filter(pk=version.pk).update(
-        metrics={**version.metrics, "compared_with": {"version": serving.number, METRIC[head]: old_score}}
-    )
-    return f"{head} v{version.number} scored {new_score:.3f} < v{serving.number}'s {old_score:.3f}: not promoted."
+    truth = (y if head == "classifier" else targets)
+    comparison = _compare(head, result.model, version.metrics, serving_model, serving.metrics, x, truth, sizes,
+                          shared, n_classes, project.multilabel, seed)
+    comparison["version"] = serving.number
+    comparison[METRIC[head]] = _score_of(serving_model, head, x, targets, sizes, shared, project, labels)
+    ModelVersion.objects.filter(pk=version.pk).update(metrics={**version.metrics, "compared_with": comparison})
+    if not validation.keep_serving(comparison):
+        model_version_promote(version=version)
+        return ""
+    return (f"{head} v{version.number} not promoted: v{serving.number} is better on the {comparison['n']} images "
+            f"both held out ({comparison['old']:.3f} vs {comparison['new']:.3f} per image, p = "
+            f"{comparison['p_old_better']:.3f}).")
 
 
-def _score_of(serving, head, x, targets, sizes, result, project, labels) -> float | None:
-    """The serving version's metric on the new version's validation images."""
+# Box and mask heads start from the serving version's weights when the class set is unchanged, and
+# train for this share of the epochs (measured in bench/loop_turn.py: see docs/benchmarks.md).
+WARM_START = True
+WARM_EPOCH_SHARE = 0.5
+
+
+def _compare(head, new_model, new_metrics, old_model, old_metrics, x, truth, sizes, rows, n_classes, multilabel,
+             seed) -> dict:
+    """Paired per-image scores of two versions on the same held-out rows (ml.validation.paired_sign_test)."""
+    from ..ml import training, validation
+
+    rows = np.asarray(rows, int)
+    part = truth[rows] if head == "classifier" else [truth[i] for i in rows]
+    part_sizes = sizes[rows] if sizes is not None else None
+    scores = []
+    for model, metrics in ((new_model, new_metrics), (old_model, old_metrics)):
+        outcomes, n_truth = training.item_outcomes(head, model, x[rows], part, part_sizes, n_classes, multilabel)
+        # Single-label tags: top-1 right or wrong, whatever the threshold; others at their own threshold.
+        threshold = 0.0 if head == "classifier" and not multilabel else float(metrics.get("threshold", 0.5))
+        scores.append(validation.item_scores(outcomes, n_truth, threshold))
+    return validation.paired_sign_test(scores[0], scores[1])
+
+
+def _score_of(model, head, x, targets, sizes, rows, project, labels) -> float | None:
+    """The serving version's shown metric (METRIC) on the held-out rows both versions share."""
     from ..ml import training
-    from .proposals import load_version_head
 
-    va = result.val_indices
-    if va is None or len(va) == 0:
+    va = np.asarray(rows, int)
+    if len(va) == 0:
         return None
-    model = load_version_head(serving)
     n_classes = len(labels.class_ids)
     if head == "classifier":
         y = tag_matrix([targets[i] for i in va], n_classes, project.multilabel)
         metrics = training.evaluate_classifier(model, x[va], y, project.multilabel)
     elif head == "detector":
-        metrics = training.evaluate_box_head(model, x[va], [targets[i][0] for i in va], [targets[i][1] for i in va], sizes[va], n_classes)
+        metrics = training.evaluate_box_head(model, x[va], [targets[i][0] for i in va], [targets[i][1] for i in va],
+                                             sizes[va], n_classes)
     else:
-        metrics = training.evaluate_mask_head(model, x[va], [targets[i][0] for i in va], [targets[i][1] for i in va], sizes[va], n_classes)
+        metrics = training.evaluate_mask_head(model, x[va], [targets[i][0] for i in va], [targets[i][1] for i in va],
+                                              sizes[va], n_classes)
     return metrics.get(METRIC[head])
 
 
@@ -254,17 +306,8 @@ def _save_version(run, project, head, cfg, labels, image_ids, result) -> ModelVe
 
 
 def _plain(metrics: dict) -> dict:
-    return {k: (float(v) if isinstance(v, (int, float)) or hasattr(v, "item") else v) for k, v in metrics.items()}
-
-
-def _export_tflite(version, cfg, head_model, project) -> None:
-    from ..ml.export import classifier_to_tflite
-
-    names = dict(project.label_classes.values_list("id", "name"))
-    exported = classifier_to_tflite(cfg, head_model, [names[i] for i in version.class_ids])
-    version.tflite.save(f"{project.pk}/classifier-v{version.number}.tflite", ContentFile(exported.model), save=False)
-    version.tflite_labels = exported.labels
-    version.save(update_fields=["tflite", "tflite_labels"])
+    return {k: (v if isinstance(v, bool) else float(v) if isinstance(v, (int, float)) or hasattr(v, "item") else v)
+            for k, v in metrics.items()}
 
 
 @transaction.atomic

@@ -17,6 +17,7 @@ from labeling.services.annotations import annotation_create
 from labeling.services.images import image_upload
 from labeling.services.projects import label_class_create, project_create
 from mlassist.models import ModelVersion
+from mlassist.services.exports import tflite_export
 from mlassist.services.training import model_version_promote, training_request, training_run_execute
 
 from ..factories import MembershipFactory
@@ -49,6 +50,9 @@ def served(transactional_db, manager, annotator):
         run = training_request(project=project, user=manager)
         training_run_execute(run_id=run.pk)
         version = ModelVersion.objects.get(project=project, kind="classifier", in_service=True)
+        assert not version.tflite  # built after proposing, by its own task (queued by the run)
+        tflite_export(version_id=version.pk)
+        version.refresh_from_db()
         assert version.tflite, version
         names = dict(project.label_classes.values_list("id", "name"))
         with version.tflite.open("rb") as fh:
@@ -137,13 +141,33 @@ def test_refusals_name_what_is_wrong_and_store_nothing(served, annotator, client
     assert Image.objects.count() == images
 
 
-def test_a_version_without_its_tflite_file_says_so(served, annotator, client_for):
+def test_a_version_without_its_tflite_file_says_so_and_asks_for_it(served, annotator, client_for):
     project, red, blue, version = served
-    bare = ModelVersion.objects.create(project=project, kind="classifier", number=7, class_ids=version.class_ids)
+    bare = ModelVersion.objects.create(project=project, kind="classifier", number=7, class_ids=version.class_ids,
+                                       backbone_key=version.backbone_key)
     model_version_promote(version=bare)
     response = live(client_for(annotator), project, frame(RED, 1))
     assert response.status_code == 404 and response.json()["detail"] == (
-        "No TFLite file for version 7: train again to get one.")
+        "No TFLite file for version 7 yet: it is being built (about 15 s) and the labels start by themselves.")
+    bare.refresh_from_db()
+    assert "tflite_requested_at" in bare.metrics  # the build was queued (mlassist/services/exports.py)
+
+
+@pytest.mark.parametrize("change,detail", [
+    ({"metrics": {"files_removed": True}}, "the retention policy removed its files"),
+    ({"backbone_key": "another"}, "it was trained on another backbone"),
+])
+def test_a_version_whose_tflite_file_cannot_be_built_says_why(served, annotator, client_for, change, detail):
+    project, red, blue, version = served
+    fields = {"backbone_key": version.backbone_key, **change}
+    bare = ModelVersion.objects.create(project=project, kind="classifier", number=7, class_ids=version.class_ids,
+                                       **fields)
+    model_version_promote(version=bare) if "metrics" not in change else ModelVersion.objects.filter(
+        project=project, kind="classifier").update(in_service=False) or ModelVersion.objects.filter(
+        pk=bare.pk).update(in_service=True)
+    response = live(client_for(annotator), project, frame(RED, 1))
+    assert response.status_code == 404
+    assert response.json()["detail"].startswith(f"No TFLite file for version 7: {detail}")
 
 
 def test_no_classifier_in_service_says_what_to_do(project, classes, annotator, client_for):
@@ -170,14 +194,3 @@ def test_serving_a_tflite_file_never_imports_tensorflow(served, tmp_path):
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert result.stdout.split("\n")[-2] == "[]"
-
-
-def test_a_version_whose_training_run_is_still_exporting_says_to_wait(served, manager, annotator, client_for):
-    project, red, blue, version = served
-    run = training_request(project=project, user=manager)  # queued: promoted before its export, as training does
-    exporting = ModelVersion.objects.create(project=project, kind="classifier", number=8, training_run=run,
-                                            class_ids=version.class_ids)
-    model_version_promote(version=exporting)
-    response = live(client_for(annotator), project, frame(RED, 1))
-    assert response.status_code == 404 and response.json()["detail"] == (
-        "Version 8's TFLite file is still being written; labels resume in a moment.")

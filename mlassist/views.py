@@ -14,9 +14,7 @@ from .selectors import suspicious_label_rows
 @login_required
 def model_page(request, project_id):
     project = get_object_or_404(selectors.project_list(user=request.user), pk=project_id)
-    serving_tflite = (
-        ModelVersion.objects.filter(project=project, kind="classifier", in_service=True).exclude(tflite="").exists()
-    )
+    serving_classifier = ModelVersion.objects.filter(project=project, kind="classifier", in_service=True).first()
     return render(
         request,
         "mlassist/model.html",
@@ -27,7 +25,7 @@ def model_page(request, project_id):
             "can_manage": can(request.user, project, MANAGE),
             "random_weights": settings.MLASSIST_BACKBONE_WEIGHTS == "none",
             "backbone": f"{settings.MLASSIST_BACKBONE} at {settings.MLASSIST_INPUT_SIZE} px",
-            "serving_tflite": serving_tflite,
+            "serving_classifier": serving_classifier,
             "queue_head": selectors.uncertainty_queue_head(project=project),
             "suspicious": suspicious_label_rows(project=project),
         },

@@ -95,7 +95,7 @@ function showVersions(versions) {
           button.disabled = false;
           return;
         }
-        refresh();
+        window.location.reload(); // the downloads and the queue's margins follow the version in service
       });
       action.append(button, error);
     } else if (v.metrics.files_removed) {

@@ -87,6 +87,8 @@ def test_manager_sees_honest_scores_curve_rolls_back_and_downloads(page, live_se
     expect(v1).to_contain_text("✓ in service")
     expect(page.locator("#versions tr[data-kind=classifier][data-version='2']")).to_contain_text("Put in service")
     assert ModelVersion.objects.get(pk=world["v1"].pk).in_service
+    # v1 has no TFLite file yet: the page says so instead of offering v2's.
+    expect(page.locator("#tflite-downloads")).to_contain_text("v1 is not built yet")
 
 
 def test_a_removed_version_cannot_serve_and_says_so_in_its_row(page, live_server, world):

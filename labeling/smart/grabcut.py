@@ -19,7 +19,9 @@ from .rle import CropMask
 # 160 px and 3 iterations: on the NoC set (bench/smart_tools.py) the IoU after the box is that of
 # 192 px and 5 iterations (mean 0.987 vs 0.985; the border refinement makes up the detail) in half the time.
 WORK_SIDE = 160
-REFINE_SIDE = 512
+# The box spans 384..768 pixels of the level the border is refined on: finer costs time in every
+# whole-region operation (upscaling, the band, run-length coding) for detail far below a click.
+REFINE_SIDE = 384
 ITERATIONS = 3
 MARGIN = 0.1  # of the box's longer side, at least MIN_MARGIN image pixels
 MIN_MARGIN = 8
@@ -113,9 +115,10 @@ def grabcut_box_to_mask(
         out = cv2.resize(fg.astype(np.uint8), (rw, rh), interpolation=cv2.INTER_NEAREST).astype(bool)
     else:
         out = _refine(ref, fg, bgd, fgd)
-    ref_forced = _paint_strokes((rh, rw), strokes, to_ref, sx)
-    out[ref_forced == 1] = False
-    out[ref_forced == 2] = True
+    if strokes:
+        ref_forced = _paint_strokes((rh, rw), strokes, to_ref, sx)
+        out[ref_forced == 1] = False
+        out[ref_forced == 2] = True
     f = level.factor
     return CropMask(lx0 * f, ly0 * f, min(lx1 * f, width), min(ly1 * f, height), out)
 

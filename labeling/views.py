@@ -52,7 +52,9 @@ def project_list(request):
 @login_required
 def project_detail(request, project_id):
     project = _project_or_404(request, project_id)
-    images = selectors.image_list(project=project)
+    # The grid shows names, sizes and statuses only: without image_list's per-image annotation
+    # counts, the paginator's COUNT does not join 100,000 annotations (48 ms -> 3 ms; bench.pages).
+    images = project.images.only("id", "file_name", "width", "height", "status").order_by("id")
     status = request.GET.get("status")
     if status:
         images = images.filter(status=status)

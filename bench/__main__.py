@@ -19,6 +19,7 @@ BENCHMARKS = [
     "bench.workspace_bench",
     "bench.memory_worst",
     "bench.smart_tools",
+    "bench.pages",
 ]
 
 

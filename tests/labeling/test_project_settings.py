@@ -111,3 +111,11 @@ def test_the_service_says_which_setting_is_out_of_range(project):
     with pytest.raises(ValidationError) as caught:
         project_update(project=project, retrain_every=0, proposal_threshold=2.0)
     assert set(caught.value.message_dict) == {"retrain_every", "proposal_threshold"}
+
+
+def test_the_server_error_page_is_styled_with_a_way_back(client, settings):
+    """Django renders 500.html without a request context: it must need none (no user, no database)."""
+    from django.template.loader import render_to_string
+
+    html = render_to_string("500.html")
+    assert "Something went wrong on our side" in html and 'href="/"' in html and "favicon.svg" in html

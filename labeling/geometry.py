@@ -179,14 +179,6 @@ def _points_inside(points: list, width: int, height: int, path: str) -> np.ndarr
     return np.array([[float(p[0]), float(p[1])] for p in points], dtype=np.float64).reshape(-1, 2)
 
 
-def polygon_area(points) -> float:
-    """Shoelace area of one ring."""
-    s = 0.0
-    for (x1, y1), (x2, y2) in zip(points, points[1:] + points[:1]):
-        s += x1 * y2 - x2 * y1
-    return abs(s) / 2
-
-
 # --- masks ----------------------------------------------------------------------------------
 
 

@@ -83,17 +83,13 @@ def _runner(version: ModelVersion) -> _Runner:
             _runners.move_to_end(key)
             return runner
     if not version.tflite:
-        # Training promotes a classifier and then exports it (mlassist/services/training.py): for
-        # those seconds the version in service has no file yet, which is not a reason to train again.
-        if version.training_run_id and version.training_run.state in ("queued", "running"):
-            raise LiveUnavailable(f"Version {version.number}'s TFLite file is still being written; labels resume in a moment.")
-        raise LiveUnavailable(f"No TFLite file for version {version.number}: train again to get one.")
+        raise LiveUnavailable(_missing_file(version))
     try:
         with version.tflite.open("rb") as fh:
             model = fh.read()
     except FileNotFoundError:
         raise LiveUnavailable(
-            f"No TFLite file for version {version.number}: its files were removed; promote a newer version or train again."
+            f"No TFLite file for version {version.number}: its file is missing from the storage; train again."
         ) from None
     runner = _Runner(model)
     with _runners_lock:
@@ -102,6 +98,23 @@ def _runner(version: ModelVersion) -> _Runner:
         while len(_runners) > _CACHE_SIZE:
             _runners.popitem(last=False)
     return runner
+
+
+def _missing_file(version: ModelVersion) -> str:
+    """Why a version has no TFLite file, and what happens next. The file is built on demand, after
+    training (mlassist/services/exports.py): asking for live labels asks for it too."""
+    from .exports import tflite_export_request
+    from .features import backbone_config
+
+    if version.metrics.get("files_removed"):
+        return (f"No TFLite file for version {version.number}: the retention policy removed its files; "
+                "promote a newer version or train again.")
+    if version.backbone_key != backbone_config().key():
+        return (f"No TFLite file for version {version.number}: it was trained on another backbone than the one "
+                "configured now; train again.")
+    tflite_export_request(version=version)
+    return (f"No TFLite file for version {version.number} yet: it is being built (about 15 s) and the labels "
+            "start by themselves.")
 
 
 def live_version(*, project: Project, version_id: int | None = None) -> ModelVersion:

@@ -20,6 +20,7 @@ BENCHMARKS = [
     "bench.memory_worst",
     "bench.smart_tools",
     "bench.pages",
+    "bench.camera",
 ]
 
 

@@ -15,9 +15,10 @@ import numpy as np
 # alt2 rather than default: on JPEG frames the default cascade also fired on clothing (a second
 # "face" on the astronaut's suit); alt2 found the face alone at every size and quality we tried.
 CASCADE = "haarcascade_frontalface_alt2.xml"
-# Frames are searched at most this wide: a face must be ~10% of the frame to be worth a crop, and
-# a 640-px frame costs a few tens of milliseconds on one core where a 1920-px one costs ten times more.
-SEARCH_MAX_SIDE = 640
+# Frames are searched at most this wide: a face worth a crop for a data set fills ~10% of the frame
+# or more (24 px here), and the search costs ~33 ms of CPU at 320 px against ~84 ms at 640 px
+# (bench/camera.py): at the default 5 frames/s, one core keeps up with a 640x480 camera.
+SEARCH_MAX_SIDE = 320
 MIN_FACE_FRACTION = 0.08  # of the frame's shorter side, after the reduction above
 DEFAULT_MARGIN = 0.25  # of the face's width/height added on every side (hair, chin, ears)
 

@@ -1,0 +1,195 @@
+"""The camera: capture throughput, live frame-to-label latency and sustained rate, face detection time.
+
+    python -m bench.camera [--frames 300] [--live 300]
+
+- capture: 640x480 JPEG frames (distinct), 10 a request, one request at a time (as the Capture
+  page sends them), into a class through POST /api/projects/{id}/capture/: frames stored per second.
+  The same with face crops (a face frame moved a pixel per frame, so no two are duplicates).
+- live: 320x240 JPEG frames, one in flight (as the Live page), through POST /api/projects/{id}/live/
+  to a MobileNetV2 224 classifier exported to TFLite as training exports it (random weights: the
+  same arithmetic as ImageNet's), run by LiteRT in gunicorn. Frame to label = JPEG encoding +
+  request + answer; sustained rate = frames answered per second over the run.
+- faces: OpenCV's Haar cascade per frame, in one process, at 320x240 and 640x480.
+"""
+
+import argparse
+import io
+import os
+import time
+
+import numpy as np
+import PIL.Image
+import requests
+
+os.environ.setdefault("MLASSIST_BACKBONE_WEIGHTS", "none")  # nothing to download; same cost as ImageNet's
+
+from ._server import percentile, server  # noqa: E402
+
+
+def jpeg(pixels, quality=85) -> bytes:
+    out = io.BytesIO()
+    PIL.Image.fromarray(pixels).save(out, "JPEG", quality=quality)
+    return out.getvalue()
+
+
+def scene(i: int, size=(480, 640)) -> np.ndarray:
+    """A camera-like frame: a gradient with noise, distinct per i."""
+    rng = np.random.default_rng(i)
+    y, x = np.mgrid[0 : size[0], 0 : size[1]]
+    base = np.stack([x / 3, y / 2, (x + y) / 5], axis=-1) + i
+    return ((base + rng.normal(0, 10, base.shape)) % 256).astype(np.uint8)
+
+
+def face_scene(i: int, size=(480, 640)) -> np.ndarray:
+    from skimage import data
+
+    height, width = size
+    head = np.asarray(PIL.Image.fromarray(data.astronaut()[0:300, 100:400]).resize((height, height)))
+    frame = np.full((height, width, 3), 128, np.uint8)
+    x = (width - height) // 2 + (i % 60) - 30
+    frame[:, x : x + height] = head
+    return frame
+
+
+def serve_classifier(project_id: int) -> int:
+    """A MobileNetV2 224 classifier version in service with its TFLite file, as training leaves one."""
+    from django.core.files.base import ContentFile
+
+    from labeling.models import Project
+    from mlassist.ml.backbone import build_backbone
+    from mlassist.ml.config import BackboneConfig
+    from mlassist.ml.export import classifier_to_tflite
+    from mlassist.ml.heads import build_classifier_head
+    from mlassist.models import ModelVersion
+
+    project = Project.objects.get(pk=project_id)
+    classes = list(project.label_classes.order_by("id"))
+    cfg = BackboneConfig(input_size=224, weights="none")
+    backbone = build_backbone(cfg)
+    head = build_classifier_head(int(backbone.output["pooled"].shape[-1]), len(classes))
+    exported = classifier_to_tflite(cfg, head, [c.name for c in classes], backbone=backbone)
+    version = ModelVersion(project=project, kind="classifier", number=1, in_service=True,
+                           class_ids=[c.pk for c in classes], tflite_labels=exported.labels)
+    version.tflite.save(f"{project.pk}/classifier-v1.tflite", ContentFile(exported.model), save=False)
+    version.save()
+    print(f"# served classifier: MobileNetV2 224, {len(exported.model) / 1e6:.1f} MB TFLite")
+    return version.pk
+
+
+def bench_capture(base, session, project_id, class_id, frames, faces=False):
+    started = time.perf_counter()
+    stored = duplicates = 0
+    for i in range(0, len(frames), 10):
+        parts = [("frames", (f"f{i + j}.jpg", data, "image/jpeg")) for j, data in enumerate(frames[i : i + 10])]
+        response = session.post(f"{base}/api/projects/{project_id}/capture/", files=parts,
+                                 data={"label_class": class_id, "faces": "true" if faces else "false"}, timeout=120)
+        response.raise_for_status()
+        stored += response.json()["stored"]
+        duplicates += response.json()["duplicates"]
+    elapsed = time.perf_counter() - started
+    return stored, duplicates, elapsed
+
+
+def bench_live(base, session, project_id, frames):
+    latencies, server = [], []
+    for pixels in frames[:10]:  # warm-up: every gunicorn worker loads the interpreter once
+        session.post(f"{base}/api/projects/{project_id}/live/", files={"frame": ("f.jpg", jpeg(pixels), "image/jpeg")},
+                     timeout=60).raise_for_status()
+    started = time.perf_counter()
+    for pixels in frames:
+        t0 = time.perf_counter()
+        data = jpeg(pixels)
+        response = session.post(f"{base}/api/projects/{project_id}/live/", files={"frame": ("f.jpg", data, "image/jpeg")},
+                                timeout=60)
+        response.raise_for_status()
+        body = response.json()
+        latencies.append((time.perf_counter() - t0) * 1000)
+        server.append(body["timing_ms"]["decode"] + body["timing_ms"]["infer"])
+    elapsed = time.perf_counter() - started
+    return latencies, server, len(frames) / elapsed
+
+
+def bench_live_browser(base, project_id, seconds=20):
+    """The Live page itself in Chromium with its fake camera (320x240): the page's own figures
+    (frame grabbed -> labels on screen, the last 50 frames), sampled every second."""
+    from playwright.sync_api import sync_playwright
+
+    from tests.browser.conftest import CHROMIUM
+
+    samples = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
+            "--no-sandbox", "--disable-gpu", "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream"])
+        page = browser.new_page()
+        page.goto(f"{base}/accounts/login/")
+        page.fill("input[name=username]", "bench")
+        page.fill("input[name=password]", "bench-password")
+        page.click("button[type=submit]")
+        page.goto(f"{base}/projects/{project_id}/live/")
+        page.wait_for_selector("#live-speed[data-fps]", timeout=60_000)
+        for _ in range(seconds):
+            page.wait_for_timeout(1000)
+            data = page.eval_on_selector("#live-speed", "e => ({...e.dataset})")
+            samples.append({k: float(v) for k, v in data.items()})
+        browser.close()
+    return samples
+
+
+def bench_faces(count=100):
+    from labeling.camera.faces import faces_detect
+
+    out = {}
+    for size in ((240, 320), (480, 640)):
+        frames = [face_scene(i, size) for i in range(count)]
+        faces_detect(frames[0])
+        times, found = [], 0
+        cpu = time.process_time()
+        for frame in frames:
+            t0 = time.perf_counter()
+            found += len(faces_detect(frame))
+            times.append((time.perf_counter() - t0) * 1000)
+        cpu_ms = (time.process_time() - cpu) / count * 1000  # all of OpenCV's threads: the cost, whatever the load
+        out[size] = (percentile(times, 50), percentile(times, 95), cpu_ms, found / count)
+    return out
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--frames", type=int, default=300)
+    parser.add_argument("--live", type=int, default=300)
+    args = parser.parse_args()
+    plain = [jpeg(scene(i), 90) for i in range(args.frames)]
+    with_faces = [jpeg(face_scene(i), 90) for i in range(min(args.frames, 60))]
+    live_frames = [np.asarray(PIL.Image.fromarray(scene(i)).resize((320, 240))) for i in range(args.live)]
+    print(f"# load average before: {os.getloadavg()[0]:.1f}")
+    with server() as (base, token, project_id, _env):
+        from labeling.models import LabelClass
+
+        class_id = LabelClass.objects.filter(project_id=project_id).order_by("id").values_list("id", flat=True)[0]
+        serve_classifier(project_id)
+        session = requests.Session()
+        session.headers["Authorization"] = f"Token {token}"
+        stored, dup, elapsed = bench_capture(base, session, project_id, class_id, plain)
+        print(f"capture: {stored} frames of 640x480 stored in {elapsed:.1f} s = {stored / elapsed:.1f} frames/s "
+              f"({dup} duplicates; 10 a request, one request at a time)")
+        stored, dup, elapsed = bench_capture(base, session, project_id, class_id, with_faces, faces=True)
+        print(f"capture with face crops: {len(with_faces)} frames in {elapsed:.1f} s = "
+              f"{len(with_faces) / elapsed:.1f} frames/s ({stored} crops stored, {dup} duplicates)")
+        latencies, server_ms, fps = bench_live(base, session, project_id, live_frames)
+        print(f"live 320x240 -> MobileNetV2 224 TFLite (LiteRT): frame to label p50 {percentile(latencies, 50):.0f} ms, "
+              f"p95 {percentile(latencies, 95):.0f} ms; server decode+infer p50 {percentile(server_ms, 50):.0f} ms, "
+              f"p95 {percentile(server_ms, 95):.0f} ms; sustained {fps:.1f} frames/s (one in flight)   "
+              f"[target: p95 <= 100 ms, >= 10 frames/s]")
+        samples = bench_live_browser(base, project_id)
+        print(f"live page in Chromium (fake camera 320x240, canvas -> JPEG -> server -> labels drawn), over "
+              f"{len(samples)} s: frames/s median {percentile([s['fps'] for s in samples], 50):.1f}, min "
+              f"{min(s['fps'] for s in samples):.1f}; p50 {percentile([s['p50'] for s in samples], 50):.0f} ms, "
+              f"p95 (worst 50-frame window) {max(s['p95'] for s in samples):.0f} ms")
+    for (h, w), (p50, p95, cpu_ms, found) in bench_faces().items():
+        print(f"faces (Haar alt2, one process): {w}x{h} p50 {p50:.1f} ms, p95 {p95:.1f} ms per frame "
+              f"(CPU {cpu_ms:.1f} ms), {found:.2f} faces found per frame (1 expected)")
+    print(f"# load average at the end: {os.getloadavg()[0]:.1f} (other processes share these cores)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,11 +1,12 @@
 """Model assistance API: train now, versions and rollback, propose, the TFLite model."""
 
 from django.core.exceptions import ValidationError
-from django.http import HttpResponse
+from django.http import HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.exceptions import NotFound
+from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -13,8 +14,9 @@ from labeling.apis import ProjectScoped
 from labeling.permissions import MANAGE, REVIEW, VIEW
 from labeling.serializers import JobSerializer
 
-from . import serializers
-from .models import ModelVersion, SuspiciousLabel
+from . import events, serializers
+from .models import ModelVersion, SuspiciousLabel, TrainingRun
+from .services.datasets import training_readiness
 from .services.exports import tflite_export_request
 from .services.proposals import proposals_start
 from .services.training import model_version_promote, training_request
@@ -26,16 +28,84 @@ class Train(ProjectScoped, APIView):
     @extend_schema(request=None, responses={202: serializers.TrainingRunSerializer})
     def post(self, request, project_id):
         run = training_request(project=self.project, user=request.user)
-        return Response(serializers.TrainingRunSerializer(run).data, status=status.HTTP_202_ACCEPTED)
+        # What each head still needs, where training is started: a run below the minimum trains nothing.
+        body = {**serializers.TrainingRunSerializer(run).data, "readiness": training_readiness(project=self.project)}
+        return Response(body, status=status.HTTP_202_ACCEPTED)
+
+
+class TrainingReadiness(ProjectScoped, APIView):
+    """Per head: labelled images, the minimum to train (min_images), and why it cannot train yet."""
+
+    project_actions = {"GET": VIEW}
+
+    @extend_schema(responses=serializers.ReadinessSerializer(many=True))
+    def get(self, request, project_id):
+        return Response(training_readiness(project=self.project))
 
 
 class TrainingRuns(ProjectScoped, APIView):
     project_actions = {"GET": VIEW}
 
-    @extend_schema(responses=serializers.TrainingRunSerializer(many=True))
+    @extend_schema(
+        parameters=[OpenApiParameter("state", str, description="Comma-separated: queued,running,succeeded,failed")],
+        responses=serializers.TrainingRunSerializer(many=True),
+    )
     def get(self, request, project_id):
-        runs = self.project.training_runs.all()[:50]
-        return Response(serializers.TrainingRunSerializer(runs, many=True).data)
+        runs = self.project.training_runs.all()
+        if "state" in request.query_params:
+            states = [s.strip() for s in request.query_params["state"].split(",") if s.strip()]
+            unknown = [s for s in states if s not in TrainingRun.State.values]
+            if unknown or not states:
+                raise ValidationError({"state": (
+                    f"Unknown state {unknown[0]!r}; use {', '.join(TrainingRun.State.values)}." if unknown
+                    else f"Give one or more of {', '.join(TrainingRun.State.values)}, separated by commas.")})
+            runs = runs.filter(state__in=states)
+        return Response(serializers.TrainingRunSerializer(runs[:50], many=True).data)
+
+
+class _StreamOrJson(DefaultContentNegotiation):
+    """EventSource sends ``Accept: text/event-stream``, which no DRF renderer offers: the view streams
+    those itself, and everything else (errors included) is JSON."""
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        if "text/event-stream" in request.headers.get("Accept", ""):
+            return renderers[0], renderers[0].media_type
+        return super().select_renderer(request, renderers, format_suffix)
+
+
+class ModelEvents(ProjectScoped, APIView):
+    """The model's state for open pages: long-poll with ``since`` (the last token), or server-sent
+    events with ``Accept: text/event-stream``; both wait at most 20 s (see mlassist/events.py)."""
+
+    project_actions = {"GET": VIEW}
+    content_negotiation_class = _StreamOrJson
+
+    @extend_schema(
+        parameters=[OpenApiParameter("since", str, description="The token of the last answer; empty: answer now."),
+                    OpenApiParameter("wait", float, description="Seconds to wait for a change (0-20, default 20).")],
+        responses=serializers.ModelEventSerializer,
+    )
+    def get(self, request, project_id):
+        try:
+            wait = float(request.query_params.get("wait", events.WAIT_MAX))
+        except ValueError:
+            raise ValidationError({"wait": "Give the seconds to wait as a number from 0 to 20."}) from None
+        if not 0 <= wait <= events.WAIT_MAX:
+            raise ValidationError({"wait": "Give the seconds to wait as a number from 0 to 20."})
+        since = request.query_params.get("since", "") or request.headers.get("Last-Event-ID", "")
+        if "text/event-stream" in request.headers.get("Accept", ""):
+            response = StreamingHttpResponse(
+                events.model_event_stream(project_id=self.project.pk, since=since, wait=wait),
+                content_type="text/event-stream",
+            )
+            response["Cache-Control"] = "no-cache"
+            response["X-Accel-Buffering"] = "no"  # a proxy must pass events on as they come
+            return response
+        state = events.model_state_wait(project_id=self.project.pk, since=since, wait=wait)
+        response = Response(state)
+        if "retry_after" in state:
+            response["Retry-After"] = str(state["retry_after"])
+        return response
 
 
 class ModelVersions(ProjectScoped, APIView):

@@ -37,3 +37,24 @@ class SuspiciousLabelSerializer(serializers.ModelSerializer):
         model = SuspiciousLabel
         fields = ["annotation", "predicted_class", "predicted_class_name", "confidence", "created_at"]
         read_only_fields = fields
+
+
+class ReadinessSerializer(serializers.Serializer):
+    kind = serializers.CharField()
+    head = serializers.CharField()
+    labelled_images = serializers.IntegerField()
+    classes = serializers.IntegerField()
+    min_images = serializers.IntegerField(help_text="Below this many labelled images the head is not trained.")
+    min_classes = serializers.IntegerField()
+    ready = serializers.BooleanField()
+    problem = serializers.CharField(help_text="Why it cannot train yet; empty when it can.")
+
+
+class ModelEventSerializer(serializers.Serializer):
+    token = serializers.CharField(help_text="Send it back as `since`: the answer waits until it changes.")
+    changed = serializers.BooleanField()
+    run = serializers.DictField(allow_null=True)
+    serving = serializers.ListField(child=serializers.DictField())
+    latest_version = serializers.IntegerField()
+    newest_proposal = serializers.IntegerField()
+    retry_after = serializers.IntegerField(required=False)

@@ -13,6 +13,9 @@ api_urlpatterns = [
     path("projects/<int:project_id>/suspicious-labels/", apis.SuspiciousLabels.as_view(), name="api-suspicious-labels"),
     path("projects/<int:project_id>/live/", apis_live.Live.as_view(), name="api-live"),
     path("projects/<int:project_id>/live/frames/", apis_live.LiveFrames.as_view(), name="api-live-frames"),
+    path("projects/<int:project_id>/training-readiness/", apis.TrainingReadiness.as_view(),
+         name="api-training-readiness"),
+    path("projects/<int:project_id>/model-events/", apis.ModelEvents.as_view(), name="api-model-events"),
 ]
 
 page_urlpatterns = [

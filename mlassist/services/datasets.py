@@ -66,3 +66,23 @@ def tag_matrix(targets: list[list[int]], n_classes: int, multilabel: bool) -> np
         return y
     # Single-label projects hold one accepted tag per image.
     return np.array([classes[0] for classes in targets], np.int64)
+
+
+def training_readiness(*, project) -> list[dict]:
+    """Per head the project uses: how many images have accepted labels of its kind, the minimum
+    (MIN_IMAGES), and why it cannot train yet ("" when it can). Shown where training is started."""
+    from django.db.models import Count
+
+    out = []
+    for kind in (k for k in project.kinds if k in HEAD_OF_KIND):
+        row = (Annotation.objects.filter(image__project=project, kind=kind, state=Annotation.State.ACCEPTED)
+               .aggregate(images=Count("image_id", distinct=True), classes=Count("label_class_id", distinct=True)))
+        problem = ""
+        if row["images"] < MIN_IMAGES:
+            problem = f"{row['images']} images have accepted {kind} labels; training needs {MIN_IMAGES}."
+        elif kind == "tag" and row["classes"] < 2:
+            problem = "Tags of at least two classes are needed to train a classifier."
+        out.append({"kind": kind, "head": HEAD_OF_KIND[kind], "labelled_images": row["images"],
+                    "classes": row["classes"], "min_images": MIN_IMAGES, "min_classes": 2 if kind == "tag" else 1,
+                    "ready": not problem, "problem": problem})
+    return out

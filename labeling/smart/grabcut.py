@@ -104,8 +104,11 @@ def grabcut_box_to_mask(
     mask[forced == 2] = cv2.GC_FGD
 
     bgd, fgd = np.zeros((1, 65), np.float64), np.zeros((1, 65), np.float64)
-    if (mask == cv2.GC_BGD).sum() + (mask == cv2.GC_PR_BGD).sum() == 0 or wh * ww < 4:
-        fg = mask != cv2.GC_BGD
+    is_fg = (mask == cv2.GC_FGD) | (mask == cv2.GC_PR_FGD)
+    # GrabCut learns from both sides: with one side empty (a background stroke over the whole box,
+    # a box the size of the image) the strokes and the box are the answer as they stand.
+    if is_fg.all() or not is_fg.any() or wh * ww < 4:
+        fg = is_fg
     else:
         cv2.grabCut(work, mask, None, bgd, fgd, iterations, cv2.GC_INIT_WITH_MASK)
         fg = (mask == cv2.GC_FGD) | (mask == cv2.GC_PR_FGD)

@@ -133,3 +133,10 @@ def test_decoding_a_big_image_for_the_smart_tools_does_not_import_tensorflow(tmp
     result = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().splitlines()[-1] == "[]"
+
+
+@pytest.mark.parametrize("box", [(10.0, 10.0, 1.0, 1.0), (5.0, 5.0, 3.0, 3.0), (299.0, 199.0, 1.0, 1.0)])
+def test_a_background_stroke_over_the_whole_box_gives_an_empty_mask_not_an_error(box):
+    img = np.ascontiguousarray(objects(1)[0][0][:200, :300])
+    assert not predict(img, box, [Stroke(False, [(box[0], box[1])], radius=50)]).any()
+    predict(img, box)  # tiny boxes alone work too

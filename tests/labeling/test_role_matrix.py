@@ -67,8 +67,11 @@ BODIES = {
     "images_delete": lambda w: {"status": ["new"]},
     "class_merge": lambda w: {"source": w["B"]["cls"], "target": w["B"]["cls"]},
     "class_paste": lambda w: {"names": "intruder"},
+    "capture": lambda w: {"label_class": w["B"]["cls"], "frames": [upload("f.png", color=(7, 7, 7))]},
+    "live": lambda w: {"frame": upload("f.png", color=(7, 7, 7))},
+    "live_frames": lambda w: {"frame": upload("f.png", color=(7, 7, 7)), "model_version": w["B"]["v"]},
 }
-MULTIPART = {"upload", "coco", "urls"}
+MULTIPART = {"upload", "coco", "urls", "capture", "live", "live_frames"}
 
 # (route name, method, URL template over B's ids, body key or None). {p} project, {m} membership,
 # {c} class, {i} image, {a} human annotation, {j} job, {v} model version.
@@ -122,6 +125,10 @@ API = [
     ("api-propose", "post", "/api/projects/{p}/propose/", "propose"),
     ("api-model-tflite", "get", "/api/projects/{p}/model/tflite/", None),
     ("api-suspicious-labels", "get", "/api/projects/{p}/suspicious-labels/", None),
+    ("api-capture", "get", "/api/projects/{p}/capture/", None),
+    ("api-capture", "post", "/api/projects/{p}/capture/", "capture"),
+    ("api-live", "post", "/api/projects/{p}/live/", "live"),
+    ("api-live-frames", "post", "/api/projects/{p}/live/frames/", "live_frames"),
     ("api-images-delete", "get", "/api/projects/{p}/images/delete/?status=new", None),
     ("api-images-delete", "post", "/api/projects/{p}/images/delete/", "images_delete"),
     ("api-class-merge", "post", "/api/projects/{p}/classes/merge/", "class_merge"),
@@ -137,6 +144,8 @@ PAGES = [
     ("workspace", "get", "/projects/{p}/images/{i}/annotate/", None),
     ("project-review", "get", "/projects/{p}/review/", None),
     ("project-model", "get", "/projects/{p}/model/", None),
+    ("project-capture", "get", "/projects/{p}/capture/", None),
+    ("project-live", "get", "/projects/{p}/live/", None),
     ("project-export", "get", "/projects/{p}/export/", None),
     ("project-import", "get", "/projects/{p}/import/", None),
     ("project-settings", "get", "/projects/{p}/settings/", None),

@@ -136,8 +136,8 @@ def uncertainty_queue_head(*, project: Project, limit: int = 10) -> list[dict]:
         .values("id", "file_name", "status", "claimed_by__username", "uncertainty__margin")[:limit]
     )
     return [
-        {"id": r["id"], "file_name": r["file_name"], "status": Image.Status(r["status"]).label, "claimed_by": r["claimed_by__username"],
-         "margin": r["uncertainty__margin"]}
+        {"id": r["id"], "file_name": r["file_name"], "status": Image.Status(r["status"]).label,
+         "claimed_by": r["claimed_by__username"], "margin": r["uncertainty__margin"]}
         for r in rows
     ]
 
@@ -175,13 +175,14 @@ def annotator_stats(*, project: Project, days: int = 30, now=None) -> dict:
             person[key] += day_row[key]
     done_images = project.images.filter(status__in=[Image.Status.DONE, Image.Status.REVIEWED]).values("id")
     images_done = (
-        AnnotationEvent.objects.filter(project=project, actor_id__in=list(per_user), action=AnnotationEvent.Action.CREATE,
-                                       image_id__in=done_images)
+        AnnotationEvent.objects.filter(project=project, actor_id__in=list(per_user), image_id__in=done_images,
+                                       action=AnnotationEvent.Action.CREATE)
         .values("actor_id").annotate(n=Count("image_id", distinct=True)).order_by()
     ) if per_user else []
     for r in images_done:
         per_user[r["actor_id"]]["images_done"] = r["n"]
-    names = dict(get_user_model().objects.filter(pk__in=list(per_user)).values_list("id", "username")) if per_user else {}
+    users = get_user_model().objects.filter(pk__in=list(per_user))
+    names = dict(users.values_list("id", "username")) if per_user else {}
     people = []
     for r in per_user.values():
         r["username"] = names.get(r["user_id"], f"user {r['user_id']}")

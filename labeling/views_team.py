@@ -39,6 +39,37 @@ def _errors(exc: ValidationError) -> list[str]:
     return exc.messages
 
 
+def _team_action(request, action: str, target):
+    """Do one POST of the team page: a redirect when done, or the new API key to show once."""
+    post, actor = request.POST, request.user
+    if action == "create":
+        form = {"username": post.get("username", ""), "email": post.get("email", ""),
+                "can_create_projects": bool(post.get("can_create_projects"))}
+        try:
+            user = user_services.user_create(actor=actor, password=post.get("password", ""), **form)
+        except ValidationError as exc:
+            exc.form = form  # the page shows what was typed again (not the password)
+            raise
+        messages.success(request, f"User {user.username} created. Add them to projects on each project's Members page.")
+    elif action == "password":
+        user_services.user_password_set(actor=actor, user=target, password=post.get("password", ""))
+        messages.success(request, f"{target.username}'s password is changed; their open sessions are signed out "
+                                  "(an API token stays valid: replace it below).")
+    elif action == "token":
+        # Rendered, not redirected: the key is shown this once and never again.
+        return {"user": target.username, "key": user_services.user_token_make(actor=actor, user=target).key}
+    elif action in ("grant", "withdraw"):
+        user_services.user_project_creation_set(actor=actor, user=target, allowed=action == "grant")
+        verb = "may" if action == "grant" else "may no longer"
+        messages.success(request, f"{target.username} {verb} create projects.")
+    elif action in ("disable", "enable"):
+        user_services.user_active_set(actor=actor, user=target, active=action == "enable")
+        messages.success(request, f"{target.username} is {action}d.")
+    else:
+        raise ValidationError({"action": f"Unknown action {action!r}."})
+    return redirect("team")
+
+
 @never_cache  # the page may show a new API key once
 @login_required
 @require_http_methods(["GET", "POST"])
@@ -50,42 +81,23 @@ def team_page(request):
     form = {"username": "", "email": "", "can_create_projects": False}
     if request.method == "POST":
         action = request.POST.get("action", "")
-        target = None
-        if action != "create":
-            target = get_object_or_404(User, pk=request.POST.get("user") or 0)
+        target = None if action == "create" else get_object_or_404(User, pk=request.POST.get("user") or 0)
         try:
-            if action == "create":
-                form = {"username": request.POST.get("username", ""), "email": request.POST.get("email", ""),
-                        "can_create_projects": bool(request.POST.get("can_create_projects"))}
-                user = user_services.user_create(actor=request.user, password=request.POST.get("password", ""), **form)
-                messages.success(request, f"User {user.username} created. Add them to projects from each project's Members page.")
-                return redirect("team")
-            if action == "password":
-                user_services.user_password_set(actor=request.user, user=target, password=request.POST.get("password", ""))
-                messages.success(request, f"{target.username}'s password is changed; their open sessions are signed out.")
-                return redirect("team")
-            if action == "token":
-                # Rendered, not redirected: the key is shown this once and never again.
-                new_key = {"user": target.username, "key": user_services.user_token_make(actor=request.user, user=target).key}
-            elif action in ("grant", "withdraw"):
-                user_services.user_project_creation_set(actor=request.user, user=target, allowed=action == "grant")
-                messages.success(request, f"{target.username} {'may' if action == 'grant' else 'may no longer'} create projects.")
-                return redirect("team")
-            elif action in ("disable", "enable"):
-                user_services.user_active_set(actor=request.user, user=target, active=action == "enable")
-                messages.success(request, f"{target.username} is {action}d.")
-                return redirect("team")
-            else:
-                raise ValidationError({"action": f"Unknown action {action!r}."})
+            outcome = _team_action(request, action, target)
         except ValidationError as exc:
             status = 400
             if target is None:
+                form = getattr(exc, "form", form)
                 create_errors = exc.message_dict if hasattr(exc, "error_dict") else {"form": exc.messages}
             else:
                 row_errors[target.pk] = _errors(exc)
         except PermissionDenied as exc:
             status = 403
             row_errors[target.pk if target else 0] = [str(exc)]
+        else:
+            if not isinstance(outcome, dict):
+                return outcome
+            new_key = outcome
     query = request.GET.get("q", "").strip()
     page = Paginator(_users(query), 100).get_page(request.GET.get("page"))
     for user in page:

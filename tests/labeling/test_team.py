@@ -41,6 +41,7 @@ def test_bad_new_user_names_and_passwords_are_named_beside_their_field(staff):
     page = response.content.decode()
     assert "A user called &#x27;Rita&#x27; already exists." in page
     assert 'data-field="password"' in page and "too short" in page
+    assert 'value="Rita"' in page  # what was typed stays in the form
     assert not User.objects.filter(username="Rita").exists()
 
 

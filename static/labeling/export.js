@@ -19,7 +19,7 @@ function query() {
   return { params, states };
 }
 
-async function addRow(job) {
+async function addRow(job, params) {
   const head = await fetch(job.result_url, { method: "HEAD", credentials: "same-origin" });
   const size = Number(head.headers.get("Content-Length"));
   const name = job.result?.file ?? "export";
@@ -27,9 +27,9 @@ async function addRow(job) {
   tbody.querySelector("tr.none")?.remove();
   const row = document.createElement("tr");
   row.dataset.job = job.id;
-  const { params } = query();
   const cells = [new Date(job.finished_at).toISOString().slice(0, 16).replace("T", " "),
-    `${params.get("output")} · ${(params.get("states") ?? "accepted").replaceAll(",", ", ")}`, humanSize(size)];
+    `${params.get("output")} · ${(params.get("states") ?? "accepted").replaceAll(",", ", ")}` +
+      (params.get("output") === "tags_csv" ? "" : ` · ${params.get("mask_format")}`), humanSize(size)];
   for (const text of cells) {
     const td = document.createElement("td");
     td.textContent = text;
@@ -80,7 +80,7 @@ form.addEventListener("submit", async (event) => {
       link.href = job.result_url;
       link.textContent = `Download ${job.result?.file ?? "the export"}`;
       link.hidden = false;
-      await addRow(job);
+      await addRow(job, params);
     } else {
       statusLine.classList.add("error");
     }

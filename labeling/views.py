@@ -115,8 +115,13 @@ def project_classes(request, project_id):
         try:
             if "delete" in request.POST:
                 label_class = get_object_or_404(project.label_classes, pk=request.POST["delete"])
-                project_services.label_class_delete(label_class=label_class)
-                messages.success(request, f"Class {label_class.name!r} deleted.")
+                try:
+                    project_services.label_class_delete(label_class=label_class)
+                except ValidationError as exc:
+                    # About the class deleted, not the add form (which would also say "required").
+                    messages.error(request, " ".join(exc.messages))
+                else:
+                    messages.success(request, f"Class {label_class.name!r} deleted.")
                 return redirect("project-classes", project_id=project.pk)
             if form.is_valid():
                 data = form.cleaned_data

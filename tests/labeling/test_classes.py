@@ -110,3 +110,16 @@ def test_merge_refuses_another_projects_class_and_itself(project, classes, manag
     same = client.post(_classes_url(project, "merge/"), {"source": classes[0].pk, "target": classes[0].pk}, format="json")
     assert same.status_code == 400 and same.json()["errors"][0]["detail"] == "Choose another class to merge into."
     assert project.label_classes.count() == 3
+
+
+def test_the_page_without_script_reports_a_refused_delete_as_a_message_not_on_the_add_form(project, classes, image, manager):
+    from django.test import Client
+
+    AnnotationFactory(image=image, label_class=classes[0])
+    client = Client()
+    client.force_login(manager)
+    response = client.post(f"/projects/{project.pk}/classes/", {"delete": classes[0].pk}, follow=True)
+    html = response.content.decode()
+    assert "Class &#x27;cat&#x27; still labels 1 object" in html
+    assert "This field is required" not in html
+    assert LabelClass.objects.filter(pk=classes[0].pk).exists()

@@ -216,3 +216,26 @@ def test_dark_mode_follows_the_system_setting(signed_in, live_server):
     card = page.evaluate("getComputedStyle(document.querySelector('.card')).backgroundColor")
     assert light == "rgb(245, 246, 248)"
     assert dark == "rgb(18, 21, 27)" and card == "rgb(28, 33, 41)"
+
+
+def test_import_with_an_images_zip_runs_as_a_job_with_its_bar_then_its_counts(signed_in, live_server, tmp_path,
+                                                                               celery_worker_process):
+    page, user = signed_in
+    project = project_of(user)
+    coco = tmp_path / "coco.json"
+    coco.write_bytes(json.dumps({
+        "images": [{"id": 1, "file_name": "photos/a.png", "width": 100, "height": 80}],
+        "categories": [{"id": 1, "name": "cat"}],
+        "annotations": [{"id": 1, "image_id": 1, "category_id": 1, "bbox": [1, 2, 10, 10], "area": 100, "iscrowd": 0}],
+    }).encode())
+    archive = tmp_path / "images.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.writestr("a.png", image_bytes(100, 80))
+    page.goto(f"{live_server.url}/projects/{project.pk}/import/")
+    page.set_input_files("#coco-file", str(coco))
+    page.set_input_files("#coco-images", str(archive))
+    page.click("#coco-form button[type=submit]")
+    expect(page.locator("#coco-progress")).to_be_visible()
+    expect(page.locator("#coco-status")).to_have_text("Imported 1 annotation on 1 image; new classes: cat.", timeout=60_000)
+    assert Image.objects.get(project=project).file_name == "a.png"
+    assert Annotation.objects.get(image__project=project).kind == "box"

@@ -25,7 +25,7 @@ export function humanSize(bytes) {
   let n = bytes;
   let i = 0;
   while (n >= 1024 && i < units.length - 1) { n /= 1024; i += 1; }
-  return i === 0 ? `${n} bytes` : `${n.toFixed(1)} ${units[i]}`;
+  return i === 0 ? `${n} byte${n === 1 ? "" : "s"}` : `${n.toFixed(1)} ${units[i]}`;
 }
 
 /** The API's error body as lines: "field: detail" for each error, else the detail. */

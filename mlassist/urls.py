@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import apis, apis_live, views
+from . import apis, apis_live, apis_predictions, views
 
 api_urlpatterns = [
     path("projects/<int:project_id>/train/", apis.Train.as_view(), name="api-train"),
@@ -16,6 +16,7 @@ api_urlpatterns = [
     path("projects/<int:project_id>/training-readiness/", apis.TrainingReadiness.as_view(),
          name="api-training-readiness"),
     path("projects/<int:project_id>/model-events/", apis.ModelEvents.as_view(), name="api-model-events"),
+    path("projects/<int:project_id>/predictions/", apis_predictions.Predictions.as_view(), name="api-predictions"),
 ]
 
 page_urlpatterns = [

@@ -70,6 +70,8 @@ BODIES = {
     "capture": lambda w: {"label_class": w["B"]["cls"], "frames": [upload("f.png", color=(7, 7, 7))]},
     "live": lambda w: {"frame": upload("f.png", color=(7, 7, 7))},
     "live_frames": lambda w: {"frame": upload("f.png", color=(7, 7, 7)), "model_version": w["B"]["v"]},
+    "predictions": lambda w: {"model": {"name": "outside", "version": "1"}, "predictions": [
+        {"image": w["B"]["i"], "label_class": w["B"]["cls"], **BOX, "score": 0.5}]},
 }
 MULTIPART = {"upload", "coco", "urls", "capture", "live", "live_frames"}
 
@@ -133,6 +135,8 @@ API = [
     ("api-images-delete", "post", "/api/projects/{p}/images/delete/", "images_delete"),
     ("api-class-merge", "post", "/api/projects/{p}/classes/merge/", "class_merge"),
     ("api-class-paste", "post", "/api/projects/{p}/classes/paste/", "class_paste"),
+    ("api-predictions", "get", "/api/projects/{p}/predictions/", None),
+    ("api-predictions", "post", "/api/projects/{p}/predictions/", "predictions"),
 ]
 PAGES = [
     ("project-detail", "get", "/projects/{p}/", None),
@@ -169,7 +173,7 @@ def world(project, classes, image, manager, reviewer, annotator, outsider):
     B = {"p": theirs.pk, "m": member.pk, "c": cls.pk, "cls": cls.pk, "i": their_image.pk, "a": human.pk,
          "proposal": proposal.pk, "j": job.pk, "v": version.pk}
     missing = {k: (uuid.uuid4() if k == "j" else v + 100_000) for k, v in B.items()}
-    A = {"p": project.pk, "i": image.pk, "a": ours_annotation.pk, "proposal": ours_proposal.pk}
+    A = {"p": project.pk, "i": image.pk, "a": ours_annotation.pk, "proposal": ours_proposal.pk, "cls": classes[0].pk}
     users = {"annotator": annotator, "reviewer": reviewer, "manager": manager, "outsider": outsider}
     return {"A": A, "B": B, "missing": missing, "users": users, "theirs": theirs}
 
@@ -267,6 +271,12 @@ CROSS = [
     ("post", "/api/projects/{p}/classes/merge/", {"source": "{x}", "target": "{x}"}, "cls"),
     ("post", "/api/projects/{p}/images/delete/", {"ids": ["{x}"]}, "i"),
     ("get", "/api/projects/{p}/images/delete/?ids={x}", None, "i"),
+    ("get", "/api/projects/{p}/predictions/?model_version={x}", None, "v"),
+    ("get", "/api/projects/{p}/predictions/?image={x}", None, "i"),
+    ("post", "/api/projects/{p}/predictions/", {"model": {"name": "m"}, "predictions": [
+        {"image": "{x}", "label_class": "{cls}", **BOX, "score": 0.5}]}, "i"),
+    ("post", "/api/projects/{p}/predictions/", {"model": {"name": "m"}, "predictions": [
+        {"image": "{i}", "label_class": "{x}", **BOX, "score": 0.5}]}, "cls"),
 ]
 
 

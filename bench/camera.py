@@ -99,8 +99,8 @@ def bench_live(base, session, project_id, frames):
     for pixels in frames:
         t0 = time.perf_counter()
         data = jpeg(pixels)
-        response = session.post(f"{base}/api/projects/{project_id}/live/", files={"frame": ("f.jpg", data, "image/jpeg")},
-                                timeout=60)
+        response = session.post(f"{base}/api/projects/{project_id}/live/",
+                                files={"frame": ("f.jpg", data, "image/jpeg")}, timeout=60)
         response.raise_for_status()
         body = response.json()
         latencies.append((time.perf_counter() - t0) * 1000)
@@ -176,7 +176,8 @@ def main():
         print(f"capture with face crops: {len(with_faces)} frames in {elapsed:.1f} s = "
               f"{len(with_faces) / elapsed:.1f} frames/s ({stored} crops stored, {dup} duplicates)")
         latencies, server_ms, fps = bench_live(base, session, project_id, live_frames)
-        print(f"live 320x240 -> MobileNetV2 224 TFLite (LiteRT): frame to label p50 {percentile(latencies, 50):.0f} ms, "
+        print(f"live 320x240 -> MobileNetV2 224 TFLite (LiteRT): frame to label "
+              f"p50 {percentile(latencies, 50):.0f} ms, "
               f"p95 {percentile(latencies, 95):.0f} ms; server decode+infer p50 {percentile(server_ms, 50):.0f} ms, "
               f"p95 {percentile(server_ms, 95):.0f} ms; sustained {fps:.1f} frames/s (one in flight)   "
               f"[target: p95 <= 100 ms, >= 10 frames/s]")

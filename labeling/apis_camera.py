@@ -15,7 +15,9 @@ from .services import camera as camera_services
 
 
 class CaptureSerializer(drf.Serializer):
-    label_class = drf.IntegerField(help_text="The class every stored picture is tagged with.")
+    # Bounded: an id past 64 bits is a 400 here, not a database error.
+    label_class = drf.IntegerField(min_value=1, max_value=2**63 - 1,
+                                   help_text="The class every stored picture is tagged with.")
     faces = drf.BooleanField(default=False, help_text="Store each face found (with a margin) instead of the frame.")
     frames = drf.ListField(child=drf.FileField(), help_text="The frames, JPEG or PNG (repeat the field).")
 

@@ -20,8 +20,10 @@ class LiveFrameSerializer(drf.Serializer):
 
 
 class LiveStoreSerializer(LiveFrameSerializer):
-    model_version = drf.IntegerField(help_text="The version whose labels the page showed (its `id`).")
-    label_class = drf.IntegerField(required=False, allow_null=True,
+    # Ids bounded: past 64 bits is a 400 here, not a database error.
+    model_version = drf.IntegerField(min_value=1, max_value=2**63 - 1,
+                                     help_text="The version whose labels the page showed (its `id`).")
+    label_class = drf.IntegerField(required=False, allow_null=True, min_value=1, max_value=2**63 - 1,
                                    help_text="Correct: the class the person picked. Left out: Keep the model's labels.")
 
 

@@ -47,7 +47,9 @@ def _faces_of(name: str, data: bytes) -> list[SimpleUploadedFile]:
     return files
 
 
-def camera_capture(*, project: Project, user, label_class: LabelClass, frames: list, faces: bool = False) -> CaptureResult:
+def camera_capture(
+    *, project: Project, user, label_class: LabelClass, frames: list, faces: bool = False
+) -> CaptureResult:
     """Store each frame (or, with ``faces``, each face crop) as an image tagged ``label_class``.
 
     Frames go through labeling.services.images.image_upload (same checks, sha256 dedup: a
@@ -58,7 +60,8 @@ def camera_capture(*, project: Project, user, label_class: LabelClass, frames: l
     if label_class.project_id != project.pk:
         raise ValidationError({"label_class": f"No class {label_class.pk} in this project."})
     if "tag" not in project.kinds:
-        raise ValidationError({"label_class": "This project does not use tags, so captured pictures cannot be classed."})
+        raise ValidationError(
+            {"label_class": "This project does not use tags, so captured pictures cannot be classed."})
     if not frames:
         raise ValidationError({"frames": "No frame was sent."})
     if len(frames) > CAPTURE_MAX_FRAMES:
@@ -97,7 +100,8 @@ def camera_capture(*, project: Project, user, label_class: LabelClass, frames: l
                     "label_class": label_class.pk, "kind": Annotation.Kind.TAG, "geometry": {},
                 })
             except (ValidationError, image.DoesNotExist) as exc:  # deleted meanwhile: reported, not a 500
-                result.errors.append({"file": image.file_name, "detail": "; ".join(getattr(exc, "messages", [str(exc)]))})
+                detail = "; ".join(getattr(exc, "messages", [str(exc)]))
+                result.errors.append({"file": image.file_name, "detail": detail})
                 continue
             result.stored.append(image.pk)
     return result

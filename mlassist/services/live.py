@@ -123,7 +123,8 @@ def live_version(*, project: Project, version_id: int | None = None) -> ModelVer
     if version_id is None:
         version = versions.filter(in_service=True).first()
         if version is None:
-            raise LiveUnavailable("No tag classifier is in service yet: capture or label pictures of each class, then train.")
+            raise LiveUnavailable(
+                "No tag classifier is in service yet: capture or label pictures of each class, then train.")
         return version
     version = versions.filter(pk=version_id).first()
     if version is None:
@@ -141,7 +142,8 @@ def _pixels(frame: bytes, size: int) -> np.ndarray:
     try:
         with PIL.Image.open(io.BytesIO(frame)) as probe:
             if probe.width * probe.height > LIVE_FRAME_MAX_PIXELS:
-                raise ValidationError({"frame": f"The frame is {probe.width}x{probe.height}; send at most {LIVE_FRAME_MAX_PIXELS} pixels."})
+                raise ValidationError({"frame": (f"The frame is {probe.width}x{probe.height}; "
+                                                 f"send at most {LIVE_FRAME_MAX_PIXELS} pixels.")})
         return load_image(frame, size)[0]
     except (PIL.UnidentifiedImageError, FeatureInputError, OSError) as exc:
         raise ValidationError({"frame": f"The frame is not an image this server can read ({exc})."}) from None
@@ -169,7 +171,9 @@ def live_predict(*, project: Project, frame: bytes, version_id: int | None = Non
     return LivePrediction(version=version, labels=labels, timing_ms={k: round(v, 2) for k, v in timing.items()})
 
 
-def live_frame_store(*, project: Project, user, frame: bytes, version_id: int, label_class: LabelClass | None = None) -> Image:
+def live_frame_store(
+    *, project: Project, user, frame: bytes, version_id: int, label_class: LabelClass | None = None
+) -> Image:
     """Keep (no class): the frame with the named version's top labels as proposals to review.
     Correct (a class): the frame with that class as a person's accepted tag (it counts towards training).
 

@@ -44,7 +44,8 @@ def served(transactional_db, manager, annotator):
     red, blue = label_class_create(project=project, name="red"), label_class_create(project=project, name="blue")
     for i in range(16):
         cls, colour = (red, RED) if i % 2 == 0 else (blue, BLUE)
-        [image] = image_upload(project=project, user=manager, files=[SimpleUploadedFile(f"{i}.jpg", frame(colour, i))]).created
+        files = [SimpleUploadedFile(f"{i}.jpg", frame(colour, i))]
+        [image] = image_upload(project=project, user=manager, files=files).created
         annotation_create(image=image, user=manager, data={"label_class": cls.pk, "kind": "tag", "geometry": {}})
     if not _TRAINED:
         run = training_request(project=project, user=manager)
@@ -137,6 +138,10 @@ def test_refusals_name_what_is_wrong_and_store_nothing(served, annotator, client
     wrong_version = api.post(url, {"frame": SimpleUploadedFile("f.jpg", frame(RED, 9)), "model_version": 10**6},
                              format="multipart")
     assert wrong_version.status_code == 400 and wrong_version.json()["errors"][0]["field"] == "model_version"
+    huge = api.post(url, {"frame": SimpleUploadedFile("f.jpg", frame(RED, 9)), "model_version": str(2**64),
+                          "label_class": str(2**64)}, format="multipart")
+    assert huge.status_code == 400
+    assert {e["field"] for e in huge.json()["errors"]} == {"model_version", "label_class"}
     already = api.post(url, {"frame": SimpleUploadedFile("f.jpg", frame(RED, 0)), "model_version": version.pk},
                        format="multipart")  # frame 0 was a training picture
     assert already.status_code == 400 and "Already in the project" in already.json()["detail"]

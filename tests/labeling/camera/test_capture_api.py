@@ -79,6 +79,13 @@ def test_a_class_of_another_project_is_refused_before_anything_is_stored(project
     assert not Image.objects.exists()
 
 
+def test_an_id_past_64_bits_is_refused_naming_the_field(project, classes, annotator, client_for):
+    response = client_for(annotator).post(f"/api/projects/{project.pk}/capture/",
+                                          {"label_class": str(2**64), "frames": frames(1)}, format="multipart")
+    assert response.status_code == 400 and response.json()["errors"][0]["field"] == "label_class"
+    assert not Image.objects.exists()
+
+
 def test_no_frames_and_too_many_frames_are_refused_naming_the_field(project, classes, annotator, client_for):
     api = client_for(annotator)
     assert capture(api, project, classes[0], []).json()["errors"][0]["field"] == "frames"

@@ -64,9 +64,11 @@ BODIES = {
     "box_mask": lambda w: {"box": {"x": 1, "y": 1, "w": 20, "h": 20}},
     "superpixels": lambda w: {"region": {"x": 0, "y": 0, "w": 50, "h": 40}},
     "propose": lambda w: {"images": []},
+    "maia": lambda w: {"method": "autoencoder"},
     "images_delete": lambda w: {"status": ["new"]},
     "class_merge": lambda w: {"source": w["B"]["cls"], "target": w["B"]["cls"]},
     "class_paste": lambda w: {"names": "intruder"},
+    "image_review": lambda w: {"verdict": "sent_back", "text": "redo"},
     "capture": lambda w: {"label_class": w["B"]["cls"], "frames": [upload("f.png", color=(7, 7, 7))]},
     "live": lambda w: {"frame": upload("f.png", color=(7, 7, 7))},
     "live_frames": lambda w: {"frame": upload("f.png", color=(7, 7, 7)), "model_version": w["B"]["v"]},
@@ -113,6 +115,9 @@ API = [
     ("api-annotation-detail", "delete", "/api/annotations/{a}/?version=1", None),
     ("api-annotation-events", "get", "/api/annotations/{a}/events/", None),
     ("api-annotation-similar", "get", "/api/annotations/{a}/similar/", None),
+    ("api-image-review", "get", "/api/images/{i}/review/", None),
+    ("api-image-review", "post", "/api/images/{i}/review/", "image_review"),
+    ("api-image-events", "get", "/api/images/{i}/events/", None),
     ("api-job-list", "get", "/api/projects/{p}/jobs/", None),
     ("api-job-detail", "get", "/api/jobs/{j}/", None),
     ("api-job-result", "get", "/api/jobs/{j}/result/", None),
@@ -137,6 +142,8 @@ API = [
     ("api-class-paste", "post", "/api/projects/{p}/classes/paste/", "class_paste"),
     ("api-predictions", "get", "/api/projects/{p}/predictions/", None),
     ("api-predictions", "post", "/api/projects/{p}/predictions/", "predictions"),
+    ("api-maia", "get", "/api/projects/{p}/maia/", None),
+    ("api-maia", "post", "/api/projects/{p}/maia/", "maia"),
 ]
 PAGES = [
     ("project-detail", "get", "/projects/{p}/", None),
@@ -153,6 +160,7 @@ PAGES = [
     ("project-export", "get", "/projects/{p}/export/", None),
     ("project-import", "get", "/projects/{p}/import/", None),
     ("project-settings", "get", "/projects/{p}/settings/", None),
+    ("project-statistics", "get", "/projects/{p}/statistics/", None),
 ]
 
 

@@ -190,7 +190,7 @@ class Api:
 def make_user(env) -> str:
     code = ("import django; django.setup();"
             "from django.contrib.auth import get_user_model; from rest_framework.authtoken.models import Token;"
-            "u = get_user_model().objects.create_user('effort', password='effort-password-1');"
+            "u = get_user_model().objects.create_user('effort', password='effort-password-1', is_staff=True);"
             "print(Token.objects.create(user=u).key)")
     return subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, check=True, capture_output=True,
                           text=True).stdout.strip().splitlines()[-1]
@@ -215,7 +215,9 @@ class Annotator:
         self.api, self.kind, self.workflow = api, kind, workflow
         self.truth = {}
         project = api("POST", "/api/projects/", json={
-            "name": f"{kind} {workflow}", "kinds": [kind], "retrain_every": RETRAIN_EVERY})
+            "name": f"{kind} {workflow}", "kinds": [kind],
+            # By hand, nothing is trained (a model nobody uses would only hold the worker up).
+            "retrain_every": 10**6 if workflow == "W0" else RETRAIN_EVERY})
         self.pid = project["id"]
         self.classes = [api("POST", f"/api/projects/{self.pid}/classes/", json={"name": n})["id"] for n in CLASSES]
         for start in range(0, len(items), 40):

@@ -1,9 +1,11 @@
 """The classifier's TFLite file (backbone + head, for phones and the live page), built on demand.
 
 Building it takes about 12 s (the whole backbone is traced and converted) against 0.14 s for
-training the tag head, so it is never on the way to new proposals: a training run asks for it
-after proposing, and the download endpoint asks for it when the version in service has none
-(an older version promoted again). The request is queued once per version and 10 minutes.
+training the tag head, so it is never on the way to new proposals. It is built when asked for
+(the download endpoint, when the version in service has none) and, once a project has used it,
+for each new serving classifier after its proposals are stored, in its own task. Projects that
+never use it never pay for it: the worker stays free for the next retrain. A request is queued
+once per version and 10 minutes.
 """
 
 import logging
@@ -11,6 +13,7 @@ from datetime import datetime, timedelta
 
 from django.core.files.base import ContentFile
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from ..models import ModelVersion
@@ -58,3 +61,13 @@ def tflite_export(*, version_id: int) -> None:
                         save=False)
     version.tflite_labels = exported.labels
     version.save(update_fields=["tflite", "tflite_labels"])
+
+
+def tflite_export_wanted(*, project) -> bool:
+    """After proposing: queue the serving classifier's file if this project has used TFLite before."""
+    serving = ModelVersion.objects.filter(project=project, kind="classifier", in_service=True).first()
+    if serving is None or serving.tflite:
+        return False
+    used = (ModelVersion.objects.filter(project=project, kind="classifier").exclude(pk=serving.pk)
+            .filter(Q(metrics__has_key="tflite_requested_at") | ~Q(tflite="")).exists())
+    return used and tflite_export_request(version=serving)

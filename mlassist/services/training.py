@@ -139,13 +139,9 @@ def _execute(run, project) -> None:
 
     proposals_refresh(project=project, progress=lambda f: _report(run, "proposing", 0.8 + 0.2 * f))
     run.notes = " ".join(notes)
-    # The phone/edge export (about 12 s) is built after proposing, in its own task, never before:
-    # people see new proposals as soon as the heads are trained.
-    from .exports import tflite_export_request
+    from .exports import tflite_export_wanted
 
-    classifier = ModelVersion.objects.filter(project=project, kind="classifier", in_service=True).first()
-    if classifier is not None and not classifier.tflite:
-        tflite_export_request(version=classifier)
+    tflite_export_wanted(project=project)
 
 
 def training_runs_sweep(*, now=None) -> dict:

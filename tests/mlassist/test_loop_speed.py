@@ -31,6 +31,25 @@ def test_a_retrain_proposes_without_building_the_tflite_file_which_the_download_
     assert api.get(f"/api/projects/{project.pk}/model/tflite/").status_code == 202
     version.refresh_from_db()
     assert version.metrics["tflite_requested_at"] == asked  # asked once, not once per poll
+    # A project that uses the file gets the next version's built after its proposals are stored.
+    for image, cls in list(zip(images, truth))[10:14]:
+        tag(image, classes[cls], annotator)
+    train(project)
+    newer = ModelVersion.objects.get(project=project, kind="classifier", in_service=True)
+    assert newer.number == 2 and "tflite_requested_at" in newer.metrics
+
+
+def test_a_project_that_never_used_tflite_never_builds_it(project, classes, annotator):
+    project.set_kinds(["tag"])
+    project.save()
+    truth = [i % 2 for i in range(20)]
+    images = feature_images(project, truth)
+    for stop in (8, 14):
+        for image, cls in list(zip(images, truth))[stop - 6 if stop > 8 else 0 : stop]:
+            tag(image, classes[cls], annotator)
+        train(project)
+    assert not any("tflite_requested_at" in v.metrics or v.tflite
+                   for v in ModelVersion.objects.filter(project=project))
 
 
 def box(image):

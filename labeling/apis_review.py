@@ -12,14 +12,15 @@ from rest_framework.views import APIView
 from annotator.exceptions import Conflict, PreconditionRequired
 from annotator.parsers import JSONParser
 
-from . import selectors
-from .apis import ProjectScoped
+from . import selectors, selectors_review, serializers
+from .apis import ImageScoped, ProjectScoped
 from .apis_annotations import AnnotationScoped
 from .geometry import mask_outline
 from .models import Annotation
-from .permissions import ANNOTATE, VIEW
+from .permissions import ANNOTATE, REVIEW, VIEW
 from .serializers import AnnotationSerializer
 from .services.review import MAX_BULK, StaleVersions, annotation_bulk_update
+from .services.review_notes import image_review_set
 
 # "Similar to this one" ranks at most this many candidate annotations (the highest scoring):
 # their images' feature blobs are read from the database on every request.
@@ -252,3 +253,50 @@ class AnnotationSimilar(AnnotationScoped, APIView):
         candidates.sort(key=lambda a: (a.similarity is None, -(a.similarity or 0.0)))
         shown = with_outlines(candidates[:limit])
         return Response({"anchor": anchor.pk, "results": ReviewTileSerializer(shown, many=True).data})
+
+
+# ---- review at image level ---------------------------------------------------------------------
+
+class ImageReviewNoteSerializer(drf.Serializer):
+    id = drf.IntegerField(read_only=True)
+    verdict = drf.ChoiceField(choices=["reviewed", "sent_back"])
+    text = drf.CharField(required=False, allow_blank=True, default="", trim_whitespace=True)
+    author = drf.CharField(source="author.username", default=None, read_only=True)
+    created_at = drf.DateTimeField(read_only=True)
+    resolved = drf.BooleanField(read_only=True)
+
+
+class ImageReview(ImageScoped, APIView):
+    """GET: the image's review notes, newest first (every member: the annotator reads why it came back).
+    POST {verdict: reviewed|sent_back, text}: a reviewer's verdict; the image's status moves with it."""
+
+    project_actions = {"GET": VIEW, "POST": REVIEW}
+    parser_classes = [JSONParser]
+
+    @extend_schema(responses=ImageReviewNoteSerializer(many=True))
+    def get(self, request, pk):
+        notes = selectors_review.image_review_notes(image=self.image)
+        return Response(ImageReviewNoteSerializer(notes, many=True).data)
+
+    @extend_schema(request=ImageReviewNoteSerializer, responses=ImageReviewNoteSerializer)
+    def post(self, request, pk):
+        data = ImageReviewNoteSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        note = image_review_set(image=self.image, user=request.user, **data.validated_data)
+        body = ImageReviewNoteSerializer(note).data
+        body["image_status"] = self.image.status
+        return Response(body, status=201)
+
+
+class ImageEvents(ImageScoped, APIView):
+    """The audit trail of the image's annotations (deleted ones too), newest first: who, when, before/after."""
+
+    project_actions = {"GET": VIEW}
+
+    @extend_schema(responses=serializers.AnnotationEventSerializer(many=True))
+    def get(self, request, pk):
+        events = selectors_review.image_events(image=self.image)
+        rows = serializers.AnnotationEventSerializer(events, many=True).data
+        for row, event in zip(rows, events):
+            row["annotation_id"] = event.annotation_id
+        return Response(rows)

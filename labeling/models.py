@@ -364,3 +364,36 @@ class UrlImportLine(models.Model):
 
     def __str__(self):
         return f"line {self.line} of job {self.job_id}: {self.outcome}"
+
+
+class ImageReviewNote(models.Model):
+    """A reviewer's verdict on a whole image: reviewed, or sent back to be fixed with a comment.
+
+    An open (unresolved) "sent back" note is what the annotator sees when they open the image and
+    what the project page counts as "sent back"; marking the image reviewed later resolves it.
+    """
+
+    class Verdict(models.TextChoices):
+        REVIEWED = "reviewed", "Reviewed"
+        SENT_BACK = "sent_back", "Sent back"
+
+    image = models.ForeignKey(Image, on_delete=models.CASCADE, related_name="review_notes")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    verdict = models.CharField(max_length=10, choices=Verdict.choices)
+    text = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    resolved = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["image_id", "id"]
+        indexes = [models.Index(fields=["image", "resolved"], name="reviewnote_image_open")]
+        constraints = [
+            models.CheckConstraint(name="reviewnote_verdict_valid", condition=Q(verdict__in=["reviewed", "sent_back"])),
+            # Sending an image back without saying why leaves the annotator guessing.
+            models.CheckConstraint(name="reviewnote_sent_back_has_text", condition=~Q(verdict="sent_back") | ~Q(text="")),
+        ]
+
+    def __str__(self):
+        return f"{self.verdict} note on image {self.image_id}"

@@ -33,6 +33,8 @@ api_urlpatterns = [
     path("projects/<int:project_id>/review/annotations/", apis_review.ReviewAnnotations.as_view(),
          name="api-review-annotations"),
     path("annotations/<int:pk>/similar/", apis_review.AnnotationSimilar.as_view(), name="api-annotation-similar"),
+    path("images/<int:pk>/review/", apis_review.ImageReview.as_view(), name="api-image-review"),
+    path("images/<int:pk>/events/", apis_review.ImageEvents.as_view(), name="api-image-events"),
     path("projects/<int:project_id>/import/urls/", apis_urls.UrlImport.as_view(), name="api-import-urls"),
     path("jobs/<uuid:pk>/url-lines/", apis_urls.UrlImportLines.as_view(), name="api-job-url-lines"),
     path("images/<int:pk>/smart/box-mask/", apis_smart.BoxMask.as_view(), name="api-smart-box-mask"),

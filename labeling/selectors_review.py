@@ -1,0 +1,29 @@
+"""Reads of image-level review: an image's notes, its annotations' audit trail, sent-back counts."""
+
+from django.db.models import Exists, OuterRef, QuerySet
+
+from .models import AnnotationEvent, Image, ImageReviewNote, Project
+
+# An image's trail in the workspace panel: the newest events, enough for a session's history.
+MAX_IMAGE_EVENTS = 200
+
+
+def image_review_notes(*, image: Image) -> QuerySet[ImageReviewNote]:
+    return ImageReviewNote.objects.filter(image=image).select_related("author").order_by("-id")
+
+
+def image_events(*, image: Image, limit: int = MAX_IMAGE_EVENTS) -> list[AnnotationEvent]:
+    """The audit trail of every annotation ever on ``image`` (deleted ones included), newest first."""
+    rows = (
+        AnnotationEvent.objects.filter(project_id=image.project_id, image_id=image.pk)
+        .select_related("actor").order_by("-id")[:limit]
+    )
+    return list(rows)
+
+
+def images_sent_back(*, project: Project) -> QuerySet[Image]:
+    """Images a reviewer sent back whose request is still open (not reviewed since)."""
+    open_note = ImageReviewNote.objects.filter(
+        image=OuterRef("pk"), verdict=ImageReviewNote.Verdict.SENT_BACK, resolved=False
+    )
+    return project.images.filter(Exists(open_note))

@@ -20,7 +20,14 @@ from labeling.models import Annotation, Job, Membership
 from labeling.services import annotations as annotation_services
 from mlassist.models import ModelVersion, TrainingRun
 
-from .factories import AnnotationFactory, ImageFactory, LabelClassFactory, MembershipFactory, ProjectFactory, UserFactory
+from .factories import (
+    AnnotationFactory,
+    ImageFactory,
+    LabelClassFactory,
+    MembershipFactory,
+    ProjectFactory,
+    UserFactory,
+)
 
 SAME, OTHER_PROJECT, SECOND = -1, -2, -3
 NOWHERE = [0, 2**63]  # ids that exist nowhere; the second is past what a 64-bit column holds

@@ -3,7 +3,8 @@ however malformed, may get a 500.
 
 Bounded for CI on two cores: a fixed seed, ``derandomize``, a few generated cases per operation on
 top of schemathesis' deterministic coverage cases (boundaries and malformed values for every
-parameter and body field), no shrinking and no example database (nothing is kept between runs).
+parameter and body field), no shrinking and no example database (no case is replayed from an
+earlier run).
 
 The schema is fetched over HTTP from the live server, as a client would. Real objects behind path
 parameters: see tests/api_world.py (sentinels swapped for the ids of a world of real objects; ``0``
@@ -127,8 +128,9 @@ def _run_every_operation(schema, check) -> None:
         ran += 1
         try:
             operation_test()
-        except Exception as exc:  # noqa: BLE001 - every failure is reported below, with its operation
-            failures.append(f"{operation.label}: {type(exc).__name__}: {exc}"[:4000])
+        except (Exception, BaseExceptionGroup) as exc:  # noqa: BLE001 - all are reported below, per operation
+            parts = exc.exceptions if isinstance(exc, BaseExceptionGroup) else [exc]
+            failures.append(f"{operation.label}: " + "\n".join(f"{type(e).__name__}: {e}" for e in parts)[:4000])
     assert ran, "no operation in the schema"
     assert not failures, f"{len(failures)} of {ran} operations failed:\n\n" + "\n\n".join(failures)
 

@@ -6,6 +6,7 @@ tests/test_schema_fuzz.py finds such cases by chance; these make sure they stay 
 """
 
 import json
+import re
 
 import pytest
 import requests
@@ -21,6 +22,24 @@ def test_these_cases_cover_the_schema_the_server_serves(live_server, world):
     served = requests.get(f"{live_server.url}/api/schema/?format=json", headers=token(world.manager), timeout=60)
     assert served.status_code == 200
     assert served.json() == LIVE_SCHEMA
+
+
+def _api_routes(patterns=None, prefix=""):
+    """Every URL pattern of the site as an OpenAPI path template (`<int:pk>` is `{id}` there)."""
+    from django.urls import URLPattern, URLResolver, get_resolver
+
+    for pattern in get_resolver().url_patterns if patterns is None else patterns:
+        route = prefix + str(pattern.pattern)
+        if isinstance(pattern, URLResolver):
+            yield from _api_routes(pattern.url_patterns, route)
+        elif isinstance(pattern, URLPattern):
+            yield "/" + re.sub(r"<(?:\w+:)?(\w+)>", lambda m: "{id}" if m[1] == "pk" else "{" + m[1] + "}", route)
+
+
+def test_every_api_route_is_in_the_schema_so_it_is_fuzzed():
+    routes = {route for route in _api_routes() if route.startswith("/api/")} - {"/api/schema/", "/api/docs/"}
+    assert len(routes) > 10  # the walk itself works
+    assert routes - set(LIVE_SCHEMA["paths"]) == set()
 
 
 def _resolve(ref_or_schema: dict) -> dict:

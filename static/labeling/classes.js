@@ -88,3 +88,7 @@ mergeForm.addEventListener("submit", async (event) => {
   const dropped = answer.data.dropped ? `; ${plural(answer.data.dropped, "duplicate tag")} dropped` : "";
   reloadWith(`Merged ${answer.data.source} into ${answer.data.target}: ${plural(answer.data.moved, "label")} moved${dropped}.`);
 });
+
+// The buttons above work only through this module: they stay disabled until it has bound them, so a
+// click while the page is still loading cannot submit the form as a plain page request.
+for (const button of document.querySelectorAll("[data-needs-script]")) button.disabled = false;

@@ -90,3 +90,7 @@ form.addEventListener("submit", async (event) => {
     button.disabled = false;
   }
 });
+
+// The buttons above work only through this module: they stay disabled until it has bound them, so a
+// click while the page is still loading cannot submit the form as a plain page request.
+for (const button of document.querySelectorAll("[data-needs-script]")) button.disabled = false;

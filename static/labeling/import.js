@@ -156,3 +156,7 @@ urlForm.addEventListener("submit", async (event) => {
     urlStatus.textContent = err.message;
   }
 });
+
+// The buttons above work only through this module: they stay disabled until it has bound them, so a
+// click while the page is still loading cannot submit the form as a plain page request.
+for (const button of document.querySelectorAll("[data-needs-script]")) button.disabled = false;

@@ -88,3 +88,7 @@ document.getElementById("delete-project-button").addEventListener("click", async
   if (!done.ok) { fill(document.getElementById("delete-project-errors"), errorLines(done.data, done.status)); return; }
   window.location.assign(projectBox.dataset.after);
 });
+
+// The buttons above work only through this module: they stay disabled until it has bound them, so a
+// click while the page is still loading cannot submit the form as a plain page request.
+for (const button of document.querySelectorAll("[data-needs-script]")) button.disabled = false;

@@ -114,4 +114,6 @@ if (form) {
     drop.classList.remove("over");
     upload(e.dataTransfer.files);
   });
+  // Disabled in the page until here: a click before this module ran would submit the form natively.
+  form.querySelector("button[data-needs-script]").disabled = false;
 }

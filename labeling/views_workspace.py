@@ -10,7 +10,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.csrf import ensure_csrf_cookie
 
 from . import selectors
-from .permissions import ANNOTATE, can, role_in
+from .permissions import ANNOTATE, REVIEW, can, role_in
 from .services import images as image_services
 
 
@@ -32,7 +32,9 @@ def workspace(request, project_id, image_id):
         "canAnnotate": can(request.user, project, ANNOTATE),
         "role": role_in(request.user, project),
     }
-    return render(request, "labeling/workspace.html", {"project": project, "image": image, "config": config})
+    # The review section (reviewed / send back) is drawn only for those the API lets judge.
+    context = {"project": project, "image": image, "config": config, "can_review": can(request.user, project, REVIEW)}
+    return render(request, "labeling/workspace.html", context)
 
 
 @login_required

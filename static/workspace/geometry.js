@@ -52,13 +52,15 @@ export function polygonArea(points) {
 export const clamp = (v, lo, hi) => Math.max(lo, Math.min(hi, v));
 const round2 = (v) => Math.round(v * 100) / 100;
 
-/** Move a box or polygon by (dx, dy), kept inside the image. */
+/** Move a box, polygon or mask by (dx, dy), kept inside the image. */
 export function translate(kind, g, dx, dy, W, H) {
   const [x0, y0, x1, y1] = bboxOf(kind, g);
   dx = clamp(dx, -x0, W - x1);
   dy = clamp(dy, -y0, H - y1);
   if (kind === "box") return { x: round2(g.x + dx), y: round2(g.y + dy), w: g.w, h: g.h };
   if (kind === "polygon") return { points: g.points.map(([x, y]) => [round2(x + dx), round2(y + dy)]) };
+  // A mask moves by whole pixels: its bitmap is shifted, not resampled (the data is shared, never mutated).
+  if (kind === "mask") return { bitmap: { ...g.bitmap, x0: g.bitmap.x0 + Math.round(dx), y0: g.bitmap.y0 + Math.round(dy) } };
   return g;
 }
 

@@ -9,6 +9,9 @@ import { Saver } from "./saver.js";
 import { renderHelp } from "./shortcuts.js";
 import { snapshot, Store } from "./store.js";
 import { View } from "./view.js";
+import { ImageAdjust } from "./adjust.js";
+import { copySelection, pasteClipboard, toggleLock } from "./clipboard.js";
+import { ReviewPanel } from "./review.js";
 import { BoxTool } from "./tools/box.js";
 import { BoxMaskTool } from "./tools/boxmask.js";
 import { MaskTool } from "./tools/mask.js";
@@ -29,6 +32,9 @@ const ws = {
   store: new Store(), view: new View(), history: new History(),
   image: null, W: 1, H: 1,
   selection: new Set(), selectionRevision: 0, hiddenRevision: 0, classRevision: 0,
+  // True when the selection was picked by the person (click, list, Tab, Ctrl+A); false when a
+  // drawing tool selected the shape it just made. Only a picked selection is relabelled by a class key.
+  explicitSelection: false,
   selectedVertex: null, activeMask: null,
   activeClass: config.classes[0]?.id ?? null,
   opacity: 0.3, radius: 12, tool: null, tools: {},
@@ -50,7 +56,7 @@ const saver = new Saver({
   onState: (state, text) => { body.dataset.saveState = state; saveEl.textContent = text || ""; },
   onConflict: (cid, current, gone) => { conflicts.push({ cid, current, gone }); showConflict(); },
   onRejected: (cid, detail) => { toast(`Not saved: ${detail}`); afterChange(); },
-  onSaved: () => panel.changed(),
+  onSaved: () => { panel.changed(); ws.request(); },
 });
 ws.saver = saver;
 
@@ -80,9 +86,14 @@ function toast(text) {
 }
 ws.toast = toast;
 
+// Leaving the page (link, reload, closing the tab) must not lose the last shape: what is still
+// waiting for the debounce is sent at once with keepalive requests, which outlive the page. Only an
+// undecided conflict still asks, as nothing can be sent for it without the person's choice.
 window.addEventListener("beforeunload", (e) => {
-  if (saver.pending) { e.preventDefault(); e.returnValue = ""; }
+  saver.flushOnExit();
+  if (saver.conflicts.size) { e.preventDefault(); e.returnValue = ""; }
 });
+window.addEventListener("pagehide", () => saver.flushOnExit());
 
 // ---- edits ---------------------------------------------------------------------------------
 function afterChange() {
@@ -118,11 +129,12 @@ ws.createShape = (kind, geometry) => {
   ws.select([cid]);
 };
 
+// The state after an edit (an edited proposal is accepted) is the server's rule
+// (labeling/rules.py state_after_change): the saver takes it from the PATCH answer.
 ws.change = (cids, patch) => {
-  ws.commit(cids.map((cid) => ws.store.get(cid)).filter(Boolean).map((a) => {
-    const before = snapshot(a), after = { ...before, ...patch };
-    if (before.state === "proposed" && !("state" in patch)) after.state = "accepted"; // edited: vouched for
-    return { cid: a.cid, before, after };
+  ws.commit(cids.map((cid) => ws.store.get(cid)).filter(Boolean).filter((a) => !a.locked || !("geometry" in patch)).map((a) => {
+    const before = snapshot(a);
+    return { cid: a.cid, before, after: { ...before, ...patch } };
   }));
 };
 
@@ -138,8 +150,11 @@ ws.deleteSelection = () => {
     ws.deleteVertex(ws.store.get([...ws.selection][0]), ws.selectedVertex);
     return;
   }
+  const all = [...ws.selection].map((cid) => ws.store.get(cid)).filter(Boolean);
+  const locked = all.filter((a) => a.locked);
+  if (locked.length) toast(`${locked.length} locked shape${locked.length === 1 ? " is" : "s are"} kept; unlock with L first.`);
   // A proposal is rejected rather than deleted, so the model learns it was wrong.
-  ws.commit([...ws.selection].map((cid) => ws.store.get(cid)).filter(Boolean).map((a) => ({
+  ws.commit(all.filter((a) => !a.locked).map((a) => ({
     cid: a.cid, before: snapshot(a), after: a.state === "proposed" ? { ...snapshot(a), state: "rejected" } : null,
   })));
 };
@@ -178,15 +193,24 @@ ws.toggleTag = (classId) => {
   ws.commit(changes);
 };
 
+/** Pick the class for the NEXT shape (as CVAT and Label Studio do). Only shapes the person selected
+ * themselves are relabelled; the shape a tool just drew keeps its class, and the next stroke or
+ * shape starts anew in the class picked ("pick class, draw, pick next class, draw"). */
 ws.chooseClass = (classId) => {
   ws.activeClass = classId;
   panel.renderClasses();
-  const cids = [...ws.selection].filter((cid) => ws.store.get(cid)?.label_class !== classId);
-  if (cids.length) ws.change(cids, { label_class: classId });
+  if (ws.explicitSelection) {
+    const cids = [...ws.selection].filter((cid) => ws.store.get(cid)?.label_class !== classId);
+    if (cids.length) ws.change(cids, { label_class: classId });
+  } else if (ws.selection.size && [...ws.selection].some((cid) => ws.store.get(cid)?.label_class !== classId)) {
+    ws.activeMask = null;
+    ws.select([]);
+  }
   ws.request();
 };
 
-ws.select = (cids) => {
+ws.select = (cids, { explicit = false } = {}) => {
+  ws.explicitSelection = explicit && cids.length > 0;
   ws.selection = new Set(cids);
   ws.selectionRevision++;
   const masks = cids.map((c) => ws.store.get(c)).filter((a) => a?.kind === "mask");
@@ -198,7 +222,7 @@ ws.select = (cids) => {
 ws.toggleSelect = (cid) => {
   const s = new Set(ws.selection);
   s.has(cid) ? s.delete(cid) : s.add(cid);
-  ws.select([...s]);
+  ws.select([...s], { explicit: true });
 };
 ws.toggleHidden = (cids) => {
   for (const cid of cids) { const a = ws.store.get(cid); if (a) a.hidden = !a.hidden; }
@@ -280,7 +304,8 @@ canvas.addEventListener("wheel", (e) => {
 
 function zoomAt(sx, sy, factor) { ws.view.zoomAt(sx, sy, factor); ws.renderer.viewChanged(); showZoom(); }
 function showZoom() { $("ws-zoom").textContent = `${Math.round(ws.view.scale * 100)}%`; }
-function fit() { ws.view.fit(); ws.renderer.viewChanged(); showZoom(); }
+// The status bar lies over the canvas' bottom edge: Fit keeps the image above it.
+function fit() { ws.view.insetBottom = $("ws-status").offsetHeight; ws.view.fit(); ws.renderer.viewChanged(); showZoom(); }
 
 // ---- keys -----------------------------------------------------------------------------------
 const ACTIONS = {
@@ -288,6 +313,8 @@ const ACTIONS = {
   help: () => toggleHelp(), prev: () => step(-1), next: () => step(1), skip: () => skip(), done: () => markDone(),
   "new-mask": () => newMask(), "accept-all": () => ws.acceptAll(),
   "accept-above": () => ws.acceptAll(Number($("ws-threshold").value || 0)),
+  "done-close": () => { $("ws-done").hidden = true; },
+  copy: () => copySelection(ws), paste: () => pasteClipboard(ws), lock: () => toggleLock(ws),
   "conflict-reload": () => resolveConflict("theirs"), "conflict-mine": () => resolveConflict("mine"),
   convert: () => convertSelection(ws, Number($("ws-simplify")?.value ?? 1)),
   merge: () => mergeSelection(ws), subtract: () => subtractSelection(ws), split: () => splitSelection(ws),
@@ -327,7 +354,9 @@ document.addEventListener("keydown", (e) => {
   const ctrl = e.ctrlKey || e.metaKey, letter = e.code.startsWith("Key") ? e.code.slice(3).toLowerCase() : null;
   if (ctrl && letter === "z") { e.preventDefault(); e.shiftKey ? ws.redo() : ws.undo(); return; }
   if (ctrl && letter === "y") { e.preventDefault(); ws.redo(); return; }
-  if (ctrl && letter === "a") { e.preventDefault(); ws.select([...ws.store.all()].filter(ws.isDrawn).map((a) => a.cid)); return; }
+  if (ctrl && letter === "a") { e.preventDefault(); ws.select([...ws.store.all()].filter(ws.isDrawn).map((a) => a.cid), { explicit: true }); return; }
+  if (ctrl && letter === "c" && !e.shiftKey) { e.preventDefault(); copySelection(ws); return; }
+  if (ctrl && letter === "v" && !e.shiftKey) { e.preventDefault(); pasteClipboard(ws); return; }
   if (ctrl) return;
   if (ws.tool.key?.(e)) { e.preventDefault(); return; }
   const handled = handleKey(e, letter);
@@ -351,6 +380,7 @@ function handleKey(e, letter) {
   if (letter === "h" && e.shiftKey) return ws.toggleHidden([...ws.store.all()].filter((a) => a.hidden).map((a) => a.cid));
   if (letter === "h") return ws.toggleHidden([...ws.selection]);
   if (letter === "n") return newMask();
+  if (letter === "l" && !e.shiftKey && !e.altKey) return toggleLock(ws);
   if (letter === "c" && !e.shiftKey && !e.altKey) return ACTIONS.convert();
   if (letter === "j" && !e.shiftKey && !e.altKey) return ACTIONS.merge();
   if (letter === "x" && !e.shiftKey && !e.altKey) return ACTIONS.subtract();
@@ -380,7 +410,7 @@ function cycle(dir) {
   if (!list.length) return;
   const cur = list.findIndex((a) => ws.selection.has(a.cid));
   const next = list[(cur + dir + list.length) % list.length];
-  ws.select([next.cid]); ws.focusOn(next.cid);
+  ws.select([next.cid], { explicit: true }); ws.focusOn(next.cid);
 }
 
 // ---- images ---------------------------------------------------------------------------------
@@ -394,7 +424,7 @@ async function leaveOk() {
   return !saver.pending || confirm("Some changes are not saved yet. Leave this image anyway?");
 }
 
-async function openImage(id, { push = true } = {}) {
+async function openImage(id, { push = true, focusAnnotation = null } = {}) {
   if (ws.image && !(await leaveOk())) return;
   const token = ++loadToken;
   body.dataset.ready = "0";
@@ -424,11 +454,14 @@ async function openImage(id, { push = true } = {}) {
   if (push) history.pushState({ imageId: id }, "", workspaceUrl(id));
   document.title = `${image.file_name} · ${ws.project.name} · Annotator`;
   $("ws-file-name").textContent = image.file_name;
-  const idx = config.imageIds.indexOf(id);
-  $("ws-image-info").textContent = `${image.width}×${image.height} · ${image.status.replace("_", " ")}` + (idx >= 0 ? ` · ${idx + 1} of ${config.imageIds.length}` : "");
+  ws.refreshImageInfo();
   body.dataset.imageId = String(id);
   body.dataset.imageStatus = image.status;
   panel.revision = -1; panel.rebuild();
+  reviewPanel.imageOpened(image);
+  // Opened from a review tile (?annotation=id): that object selected and in view.
+  const wanted = focusAnnotation != null ? ws.store.findByServerId(focusAnnotation) : null;
+  if (wanted) { ws.select([wanted.cid], { explicit: true }); ws.focusOn(wanted.cid); }
   ws.onFrame = () => {
     ws.onFrame = null;
     window.__workspaceReady = performance.now();
@@ -438,6 +471,11 @@ async function openImage(id, { push = true } = {}) {
   };
   ws.request();
 }
+
+ws.refreshImageInfo = () => {
+  const image = ws.image, idx = config.imageIds.indexOf(image.id);
+  $("ws-image-info").textContent = `${image.width}×${image.height} · ${image.status.replace("_", " ")}` + (idx >= 0 ? ` · ${idx + 1} of ${config.imageIds.length}` : "");
+};
 
 function step(dir) {
   const ids = config.imageIds, i = ids.indexOf(ws.image?.id);
@@ -449,9 +487,20 @@ function step(dir) {
 async function fromQueue(extraSkip) {
   const skip = [...skipped, ...(extraSkip || [])].join(",");
   const res = await api("GET", `/api/projects/${ws.project.id}/next-image/${skip ? `?skip=${skip}` : ""}`);
-  if (res.status === 204) { toast("No other image is waiting in the queue."); return; }
+  if (res.status === 204) {
+    if (skipped.size) toast(`No other image is waiting; you skipped ${skipped.size === 1 ? "1 image" : `${skipped.size} images`}.`);
+    else allDone();
+    return;
+  }
   if (!res.ok) { toast(res.data?.detail || "Could not get the next image."); return; }
   openImage(res.data.id);
+}
+
+/** The end of the queue: say so plainly, with the way on, instead of leaving the last image open. */
+function allDone() {
+  body.dataset.queue = "empty";
+  $("ws-done").hidden = false;
+  $("ws-done-back").focus();
 }
 
 function skip() { if (ws.image) { skipped.add(ws.image.id); fromQueue(); } }
@@ -475,10 +524,13 @@ window.__ws = {
 };
 
 // ---- start ----------------------------------------------------------------------------------
+const reviewPanel = new ReviewPanel(ws);
+ws.adjust = new ImageAdjust(ws);
 panel.renderClasses();
 setOpacity(ws.opacity);
 ws.setTool("select");
 new ResizeObserver(() => { ws.renderer.resize(); if (ws.image) fit(); }).observe($("ws-stage"));
 ws.renderer.resize();
 history.replaceState({ imageId: config.imageId }, "", location.href);
-openImage(config.imageId, { push: false });
+const focusParam = Number(new URLSearchParams(location.search).get("annotation"));
+openImage(config.imageId, { push: false, focusAnnotation: Number.isInteger(focusParam) && focusParam > 0 ? focusParam : null });

@@ -30,7 +30,7 @@ export class Panel {
       else if (act === "accept") ws.setState([cid], "accepted");
       else if (act === "reject") ws.setState([cid], "rejected");
       else if (e.shiftKey) ws.toggleSelect(cid);
-      else { ws.select([cid]); ws.focusOn(cid); }
+      else { ws.select([cid], { explicit: true }); ws.focusOn(cid); }
     });
   }
 
@@ -73,10 +73,13 @@ export class Panel {
     document.getElementById("ws-object-count").textContent = `(${objects.length})`;
     this.rows = new Map();
     const html = [];
+    const counts = new Map();
+    for (const a of objects) { const n = (counts.get(a.label_class) || 0) + 1; counts.set(a.label_class, n); a.instance = n; }
     objects.slice(0, MAX_ROWS).forEach((a) => {
       const p = a.state === "proposed";
-      html.push(`<li data-cid="${a.cid}" data-id="${a.id ?? ""}" data-kind="${a.kind}" data-state="${a.state}" class="${p ? "proposed" : ""} ${a.hidden ? "hidden-shape" : ""}">` +
-        `<span class="swatch" data-color="${esc(ws.colorOf(a.label_class))}"></span>${esc(a.kind)} · ${esc(ws.nameOf(a.label_class))}` +
+      html.push(`<li data-cid="${a.cid}" data-id="${a.id ?? ""}" data-kind="${a.kind}" data-state="${a.state}" data-locked="${a.locked ? "1" : "0"}" class="${p ? "proposed" : ""} ${a.hidden ? "hidden-shape" : ""}">` +
+        `<span class="swatch" data-color="${esc(ws.colorOf(a.label_class))}"></span>${esc(a.kind)} · ${esc(ws.nameOf(a.label_class))} ${a.instance}` +
+        `${p ? ` <em class="tag-proposed">proposed</em>` : ""}${a.locked ? ` <span class="lock" title="Locked (L)">locked</span>` : ""}` +
         `${p ? `<span class="score">${a.score != null ? a.score.toFixed(2) : ""}</span><button type="button" data-act="accept" title="Accept (A)">✓</button><button type="button" data-act="reject" title="Reject (R)">✗</button>` : ""}` +
         `<button type="button" data-act="hide" title="Hide / show (H)">${a.hidden ? "show" : "hide"}</button></li>`);
     });

@@ -119,8 +119,11 @@ export class Renderer {
     if (x1 <= x0 || y1 <= y0) return;
     const f = level.f;
     ctx.imageSmoothingEnabled = view.scale < 2;
+    const filter = this.ws.adjust?.filter || "none"; // brightness / contrast / gamma (adjust.js)
+    if (filter !== "none") ctx.filter = filter;
     ctx.drawImage(level.src, x0 / f, y0 / f, (x1 - x0) / f, (y1 - y0) / f,
       x0 * view.scale + view.tx, y0 * view.scale + view.ty, (x1 - x0) * view.scale, (y1 - y0) * view.scale);
+    if (filter !== "none") ctx.filter = "none";
   }
 
   /** One path per (class, proposed) for the unselected visible shapes, rebuilt when shapes change. */
@@ -128,16 +131,21 @@ export class Renderer {
     const ws = this.ws, store = ws.store;
     const key = `${store.revision}|${ws.selectionRevision}|${ws.hiddenRevision}`;
     if (key === this.groupsKey) return;
-    const groups = new Map(), masks = [], labels = [];
+    const groups = new Map(), masks = [], labels = [], counts = new Map();
     for (const ann of store.all()) {
+      if (ann.kind === "tag" || ann.state === "rejected") continue;
+      // Instances of one class are told apart by number ("cat 2"), numbered as the object list does.
+      const n = (counts.get(ann.label_class) || 0) + 1;
+      counts.set(ann.label_class, n);
+      ann.instance = n;
       if (!ws.isDrawn(ann) || ws.selection.has(ann.cid)) continue;
+      labels.push(ann);
       if (ann.kind === "mask") { masks.push(ann); continue; }
       const proposed = ann.state === "proposed";
       const k = `${ann.label_class}|${proposed}`;
       let g = groups.get(k);
       if (!g) groups.set(k, (g = { color: ws.colorOf(ann.label_class), proposed, path: new Path2D() }));
       addShapePath(g.path, ann);
-      if (proposed) labels.push(ann);
     }
     this.groups = [...groups.values()]; this.masks = masks; this.labels = labels;
     this.groupsKey = key;
@@ -169,6 +177,13 @@ export class Renderer {
       ctx.globalAlpha = Math.min(1, ws.opacity + 0.25);
       const b = ann.geometry.bitmap;
       if (b.w) ctx.drawImage(maskCanvas(ann, ws.colorOf(ann.label_class)), b.x0, b.y0);
+      if (ann.state === "proposed" && b.w) { // a proposed mask: dashed frame, as proposed shapes are dashed
+        ctx.globalAlpha = 1;
+        ctx.setLineDash([6 / view.scale, 4 / view.scale]);
+        ctx.lineWidth = 1.5 / view.scale; ctx.strokeStyle = ws.colorOf(ann.label_class);
+        ctx.strokeRect(b.x0, b.y0, b.w, b.h);
+        ctx.setLineDash([]);
+      }
     }
     // One device pixel: Skia strokes such hairlines about 15 times faster than wider lines.
     ctx.lineWidth = 1 / (view.scale * dpr);
@@ -185,20 +200,26 @@ export class Renderer {
     ctx.setLineDash([]);
     ctx.globalAlpha = 1;
     ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+    this.drawnLabels = new Map(); // cid -> the text on screen, read by tests
+    // Past a few hundred shapes the labels would hide the image; the object list still numbers them.
     if (this.labels.length && this.labels.length < 400) {
       ctx.font = "12px system-ui, sans-serif";
       for (const ann of this.labels) this.drawLabel(ctx, view, ann);
     }
   }
 
+  /** "cat 2" for a label; a proposal is "? cat 2 0.87" on a light tag, so it cannot pass for a label. */
   drawLabel(ctx, view, ann) {
     const [x, y] = view.toScreen(ann.bbox[0], ann.bbox[1]);
-    const text = `${this.ws.nameOf(ann.label_class)} ${ann.score != null ? ann.score.toFixed(2) : ""}`;
+    const proposed = ann.state === "proposed";
+    const name = `${this.ws.nameOf(ann.label_class)} ${ann.instance || ""}`.trim();
+    const text = proposed ? `? ${name} ${ann.score != null ? ann.score.toFixed(2) : ""}`.trim() : name;
     const w = ctx.measureText(text).width + 6;
-    ctx.fillStyle = "rgba(0,0,0,.6)";
+    ctx.fillStyle = proposed ? "rgba(255,255,255,.85)" : "rgba(0,0,0,.6)";
     ctx.fillRect(x, y - 16, w, 16);
-    ctx.fillStyle = "#fff";
+    ctx.fillStyle = proposed ? "#000" : "#fff";
     ctx.fillText(text, x + 3, y - 4);
+    if (this.drawnLabels) this.drawnLabels.set(ann.cid, text);
   }
 
   drawSelected(ctx, view) {
@@ -230,7 +251,7 @@ export class Renderer {
       }
       ctx.restore();
       if (ws.selection.size === 1) this.drawHandles(ctx, view, ann);
-      if (ann.state === "proposed") { ctx.font = "12px system-ui, sans-serif"; this.drawLabel(ctx, view, ann); }
+      ctx.font = "12px system-ui, sans-serif"; this.drawLabel(ctx, view, ann);
     }
   }
 

@@ -2,7 +2,7 @@
 // carries the version it is based on; a 409 is handed to the page as a conflict to resolve; a
 // network or server failure stays dirty and is retried with backoff.
 
-import { api } from "../labeling/api.js";
+import { api, csrfToken } from "../labeling/api.js";
 import { snapshot, fromServer } from "./store.js";
 import { rleFromBitmap } from "./rle.js";
 
@@ -84,6 +84,44 @@ export class Saver {
 
   backoff() { return Math.min(30000, 1000 * 2 ** (this.failures - 1)); }
 
+  /** The page is going away: send every waiting change now, all at once, as keepalive requests
+   * (they outlive the page; the debounce and the one-kind-after-another order would not). */
+  flushOnExit() {
+    clearTimeout(this.timer); this.timer = null;
+    const cids = [...this.dirty].filter((cid) => !this.conflicts.has(cid));
+    if (!cids.length || !this.image) return;
+    for (const cid of cids) this.dirty.delete(cid);
+    const image = this.image, creates = [], sent = [];
+    const retry = (list) => { for (const c of [].concat(list)) this.dirty.add(c); };
+    const run = (list, p) => sent.push(p.then((ok) => { if (ok === false) retry(list); }, () => retry(list)));
+    for (const cid of cids) {
+      const need = this.needs(cid);
+      if (need === "create") creates.push(cid);
+      else if (need === "update") run(cid, this.update(cid, true));
+      else if (need === "delete") run(cid, this.remove(cid, true));
+    }
+    if (creates.length) run(creates, this.create(creates, image, true));
+    // Should the page stay after all (a cancelled navigation), the answers are taken as usual.
+    const before = this.flushing;
+    this.flushing = Promise.all([before, ...sent]).finally(() => {
+      this.flushing = null;
+      if (this.dirty.size && !this.timer) this.schedule(0);
+      this.updateState();
+    });
+  }
+
+  /** api(), or for a page being left a keepalive fetch (same headers; its answer may never be read). */
+  async call(method, url, body, keepalive) {
+    if (!keepalive) return api(method, url, body);
+    const response = await fetch(url, {
+      method, credentials: "same-origin", keepalive: true,
+      headers: { Accept: "application/json", "X-CSRFToken": csrfToken(), ...(body !== undefined ? { "Content-Type": "application/json" } : {}) },
+      body: body !== undefined ? JSON.stringify(body) : undefined,
+    });
+    const text = await response.text();
+    return { status: response.status, ok: response.ok, data: text ? JSON.parse(text) : null };
+  }
+
   async _flush() {
     const cids = [...this.dirty].filter((cid) => !this.conflicts.has(cid));
     for (const cid of cids) this.dirty.delete(cid);
@@ -115,43 +153,43 @@ export class Saver {
     return { geometry };
   }
 
-  async create(cids, image) {
+  async create(cids, image, keepalive = false) {
     const anns = cids.map((cid) => this.store.get(cid)).filter(Boolean);
     const sent = anns.map(snapshot);
     const payload = anns.map((a) => ({
       kind: a.kind, label_class: a.label_class, ...this.body(a), state: a.state, iscrowd: !!a.iscrowd,
       ...(a.origin === "model" ? { origin: "model", score: a.score } : {}),
     }));
-    const res = await api("POST", `/api/images/${image.id}/annotations/`, payload);
+    const res = await this.call("POST", `/api/images/${image.id}/annotations/`, payload, keepalive);
     if (res.status >= 500 || res.status === 0) return false;
     if (res.status === 400 && anns.length > 1) {
       // One bad item refuses the whole batch: send them one by one to keep the good ones.
-      for (const cid of cids) await this.create([cid], image);
+      for (const cid of cids) await this.create([cid], image, keepalive);
       return true;
     }
     if (!res.ok) { anns.forEach((a, i) => this.refused(a.cid, res.data, sent[i])); return true; }
     res.data.forEach((row, i) => {
       const ann = anns[i];
-      this.server.set(ann.cid, { id: row.id, version: row.version, snap: sent[i] });
+      this.server.set(ann.cid, { id: row.id, version: row.version, snap: this.serverState(ann.cid, sent[i], row) });
       if (this.store.get(ann.cid)) { ann.id = row.id; ann.version = row.version; }
     });
     return true;
   }
 
-  async update(cid) {
+  async update(cid, keepalive = false) {
     const ann = this.store.get(cid), srv = this.server.get(cid);
     const sent = snapshot(ann), changes = { version: srv.version };
     if (sent.label_class !== srv.snap.label_class) changes.label_class = sent.label_class;
     if (sent.state !== srv.snap.state) changes.state = sent.state;
     if (sent.iscrowd !== srv.snap.iscrowd) changes.iscrowd = sent.iscrowd;
     if (sent.geometry !== srv.snap.geometry) Object.assign(changes, this.body(ann));
-    const res = await api("PATCH", `/api/annotations/${srv.id}/`, changes);
+    const res = await this.call("PATCH", `/api/annotations/${srv.id}/`, changes, keepalive);
     return this.answer(cid, res, sent, srv.id);
   }
 
-  async remove(cid) {
+  async remove(cid, keepalive = false) {
     const srv = this.server.get(cid);
-    const res = await api("DELETE", `/api/annotations/${srv.id}/?version=${srv.version}`);
+    const res = await this.call("DELETE", `/api/annotations/${srv.id}/?version=${srv.version}`, undefined, keepalive);
     if (res.status === 204 || res.status === 404) {
       // 404: already gone, which is what was wanted. Re-created locally meanwhile (undo)? The next flush posts it.
       this.server.delete(cid);
@@ -166,10 +204,19 @@ export class Saver {
     if (res.status === 404) { this.conflict(cid, null, true); return true; }
     if (!res.ok) { this.refused(cid, res.data, sent); return true; }
     const row = res.data;
-    this.server.set(cid, { id: row.id, version: row.version, snap: sent });
+    this.server.set(cid, { id: row.id, version: row.version, snap: this.serverState(cid, sent, row) });
     const ann = this.store.get(cid);
     if (ann) ann.version = row.version;
     return true;
+  }
+
+  /** The state the server gave (labeling/rules.py decides, e.g. an edited proposal is accepted):
+   * shown on the page at once, and what later writes compare against. */
+  serverState(cid, sent, row) {
+    if (!row.state || row.state === sent.state) return sent;
+    const ann = this.store.get(cid);
+    if (ann && ann.state === sent.state) { ann.state = row.state; this.store.revision++; }
+    return { ...sent, state: row.state };
   }
 
   conflict(cid, current, gone) {

@@ -9,7 +9,7 @@ export const SHORTCUTS = [
     ["I", "Intelligent scissors: click points, the outline follows edges"],
   ]],
   ["Classes", [
-    ["1 – 9", "Active class; also changes the class of the selection"],
+    ["1 – 9", "Class of the next shape; relabels the selection only when you picked it (click, list, Tab)"],
     ["1 – 9 in the Tags tool", "Toggle that tag on the image"],
   ]],
   ["Drawing", [
@@ -31,6 +31,8 @@ export const SHORTCUTS = [
   ["Editing", [
     ["Ctrl+Z", "Undo"], ["Ctrl+Shift+Z / Ctrl+Y", "Redo"], ["Delete / Backspace", "Delete selection (or selected vertex)"],
     ["Tab / Shift+Tab", "Select next / previous object"], ["Ctrl+A", "Select all"],
+    ["Ctrl+C / Ctrl+V", "Copy / paste shapes (also onto another image)"], ["L", "Lock / unlock the selection"],
+    ["Drag a selected shape", "Move it (masks too)"],
     ["H", "Hide / show selection"], ["Shift+H", "Show all"], ["{ / }", "Fill opacity down / up"],
   ]],
   ["Proposals", [

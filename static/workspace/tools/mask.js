@@ -11,8 +11,8 @@ export class MaskTool {
   down(e, p) {
     const ws = this.ws;
     let target = ws.activeMask != null ? ws.store.get(ws.activeMask) : null;
-    if (target && (target.kind !== "mask" || !ws.isDrawn(target))) target = null;
-    if (this.erase && !target) target = ws.store.hit(p.x, p.y, (a) => a.kind === "mask" && ws.isDrawn(a));
+    if (target && (target.kind !== "mask" || !ws.isDrawn(target) || target.locked)) target = null; // locked: a new mask
+    if (this.erase && !target) target = ws.store.hit(p.x, p.y, (a) => a.kind === "mask" && ws.isDrawn(a) && !a.locked);
     if (this.erase && !target) return;
     let isNew = false;
     if (!target) {
@@ -52,7 +52,7 @@ export class MaskTool {
       ws.commit([{ cid: s.cid, before: s.before, after: null }]);
       return;
     }
-    const after = { ...snapshot(ann), geometry: { bitmap }, state: ann.state === "proposed" ? "accepted" : ann.state };
+    const after = { ...snapshot(ann), geometry: { bitmap } };
     ws.commit([{ cid: s.cid, before: s.before, after }]);
   }
 

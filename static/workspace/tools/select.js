@@ -12,7 +12,7 @@ export class SelectTool {
 
   down(e, p) {
     const ws = this.ws, view = ws.view, one = ws.selection.size === 1 ? ws.store.get([...ws.selection][0]) : null;
-    if (one && ws.isDrawn(one) && one.kind === "polygon") {
+    if (one && ws.isDrawn(one) && one.kind === "polygon" && !one.locked) {
       const pts = one.geometry.points;
       const i = pts.findIndex(([x, y]) => { const [sx, sy] = view.toScreen(x, y); return Math.hypot(sx - p.sx, sy - p.sy) <= HANDLE_PX; });
       if (i >= 0) {
@@ -35,7 +35,7 @@ export class SelectTool {
         }
       }
     }
-    if (one && ws.isDrawn(one) && one.kind === "box") {
+    if (one && ws.isDrawn(one) && one.kind === "box" && !one.locked) {
       const h = boxHandles(one.geometry).findIndex(([x, y]) => { const [sx, sy] = view.toScreen(x, y); return Math.hypot(sx - p.sx, sy - p.sy) <= HANDLE_PX; });
       if (h >= 0) { this.drag = { type: "resize", cid: one.cid, handle: h, orig: one.geometry, start: p, moved: false }; return; }
     }
@@ -47,9 +47,11 @@ export class SelectTool {
       return;
     }
     if (e.shiftKey) { ws.toggleSelect(hit.cid); return; }
-    if (!ws.selection.has(hit.cid)) ws.select([hit.cid]);
+    if (!ws.selection.has(hit.cid)) ws.select([hit.cid], { explicit: true });
+    else ws.explicitSelection = true; // clicked: picked by the person now, even if a tool selected it
     const origs = new Map();
-    for (const cid of ws.selection) { const a = ws.store.get(cid); if (a && (a.kind === "box" || a.kind === "polygon")) origs.set(cid, a.geometry); }
+    // Masks move whole too; a locked shape stays where it is.
+    for (const cid of ws.selection) { const a = ws.store.get(cid); if (a && !a.locked && a.kind !== "tag") origs.set(cid, a.geometry); }
     this.drag = { type: "move", origs, start: p, moved: false };
   }
 
@@ -89,7 +91,7 @@ export class SelectTool {
       const ann = ws.store.get(cid);
       const before = { ...snapshot(ann), geometry: orig };
       if (before.geometry === ann.geometry) continue;
-      changes.push({ cid, before, after: { ...snapshot(ann), state: ann.state === "proposed" ? "accepted" : ann.state } });
+      changes.push({ cid, before, after: { ...snapshot(ann) } });
     }
     ws.commit(changes);
   }

@@ -63,7 +63,7 @@ export function mergeSelection(ws) {
   for (const a of shapes) bitmap = union(bitmap, bitmapOf(ws, a));
   const changes = shapes.filter((a) => a !== first).map(removed);
   if (first.kind === "mask") {
-    changes.unshift({ cid: first.cid, before: snapshot(first), after: { ...snapshot(first), geometry: { bitmap }, state: first.state === "proposed" ? "accepted" : first.state } });
+    changes.unshift({ cid: first.cid, before: snapshot(first), after: { ...snapshot(first), geometry: { bitmap } } });
     ws.commit(changes);
     ws.select([first.cid]);
   } else {
@@ -80,7 +80,7 @@ export function subtractSelection(ws) {
   let bitmap = first.geometry.bitmap;
   for (const a of shapes.slice(1)) if (a.kind !== "tag") bitmap = subtract(bitmap, bitmapOf(ws, a));
   if (!bitmap.w) { ws.toast("Nothing would be left of the mask; delete it instead."); return; }
-  ws.commit([{ cid: first.cid, before: snapshot(first), after: { ...snapshot(first), geometry: { bitmap }, state: first.state === "proposed" ? "accepted" : first.state } }]);
+  ws.commit([{ cid: first.cid, before: snapshot(first), after: { ...snapshot(first), geometry: { bitmap } } }]);
   ws.select([first.cid]);
 }
 
@@ -92,7 +92,7 @@ export function splitSelection(ws) {
   for (const a of masks) {
     const ps = parts(a.geometry.bitmap);
     if (ps.length < 2) continue;
-    changes.push({ cid: a.cid, before: snapshot(a), after: { ...snapshot(a), geometry: { bitmap: ps[0] }, state: a.state === "proposed" ? "accepted" : a.state } });
+    changes.push({ cid: a.cid, before: snapshot(a), after: { ...snapshot(a), geometry: { bitmap: ps[0] } } });
     for (const p of ps.slice(1)) changes.push(created(ws, "mask", { bitmap: p }, a.label_class));
   }
   if (!changes.length) { ws.toast("The mask is in one piece."); return; }

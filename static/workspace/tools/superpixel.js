@@ -106,7 +106,7 @@ export class SuperpixelTool {
       ws.commit([{ cid: s.cid, before: s.before, after: null }]);
       return;
     }
-    ws.commit([{ cid: s.cid, before: s.before, after: { ...snapshot(ann), geometry: { bitmap }, state: ann.state === "proposed" ? "accepted" : ann.state } }]);
+    ws.commit([{ cid: s.cid, before: s.before, after: { ...snapshot(ann), geometry: { bitmap } } }]);
   }
 
   cancel() {

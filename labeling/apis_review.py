@@ -36,13 +36,15 @@ class ReviewTileSerializer(AnnotationSerializer):
     """
 
     image_width = drf.IntegerField(source="image.width", read_only=True)
+    image_file_name = drf.CharField(source="image.file_name", read_only=True)
     image_height = drf.IntegerField(source="image.height", read_only=True)
     bbox = drf.SerializerMethodField(help_text="[x, y, w, h] in image pixels; null for tags.")
     outline = drf.SerializerMethodField(help_text="Polygons as flat [x1, y1, x2, y2, ...] lists in image pixels.")
     similarity = drf.FloatField(read_only=True, required=False, default=None)
 
     class Meta(AnnotationSerializer.Meta):
-        fields = [*AnnotationSerializer.Meta.fields, "image_width", "image_height", "bbox", "outline", "similarity"]
+        fields = [*AnnotationSerializer.Meta.fields, "image_width", "image_height", "image_file_name", "bbox", "outline",
+                  "similarity"]
         read_only_fields = fields
 
     def get_bbox(self, annotation) -> list[float] | None:
@@ -139,7 +141,7 @@ class ReviewAnnotations(ProjectScoped, APIView):
         query.is_valid(raise_exception=True)
         size = _page_size(request)
         base = _filtered(selectors.annotation_list(project=self.project), query.validated_data)
-        page = _by_score(base).select_related("image")
+        page = _by_score(base).select_related("image", "created_by")
         after = request.query_params.get("after")
         if after:
             page = page.filter(_after(after))
@@ -241,7 +243,7 @@ class AnnotationSimilar(AnnotationScoped, APIView):
         anchor = self.annotation
         base = selectors.annotation_list(project=anchor.image.project).filter(kind=anchor.kind)
         candidates = list(
-            _by_score(_filtered(base, query.validated_data)).select_related("image")[:MAX_SIMILAR_CANDIDATES]
+            _by_score(_filtered(base, query.validated_data)).select_related("image", "created_by")[:MAX_SIMILAR_CANDIDATES]
         )
         try:
             similarity = image_similarity(anchor_image_id=anchor.image_id, image_ids={a.image_id for a in candidates})

@@ -33,6 +33,8 @@ def review_page(request, project_id):
             "similar": reverse("api-annotation-similar", args=[0]),
             "file": reverse("api-image-file", args=[0]),
             "thumbnail": reverse("api-image-thumbnail", args=[0]),
+            # A tile opens its image in the workspace with that object selected (?annotation=).
+            "workspace": reverse("workspace", args=[project.pk, 0]),
         },
     }
     return render(

@@ -208,7 +208,23 @@ function tileElement(tile) {
   score.className = "score";
   score.textContent = tile.similarity != null ? `${fmt(tile.score)} · sim ${tile.similarity.toFixed(2)}` : fmt(tile.score);
   caption.append(name, score);
-  li.append(caption);
+  // Which image, what kind, whose: enough to judge a crop, and a way to see it in context.
+  const about = document.createElement("div");
+  about.className = "about";
+  const file = document.createElement("span");
+  file.className = "file-name";
+  file.textContent = tile.image_file_name ?? `image ${tile.image}`;
+  file.title = file.textContent;
+  const who = document.createElement("span");
+  who.className = "kind-author";
+  who.textContent = `${tile.kind} · ${tile.created_by || (tile.origin === "model" ? "model" : "—")}`;
+  const open = document.createElement("a");
+  open.className = "open";
+  open.textContent = "Open";
+  open.title = "Open this image in the workspace at this object";
+  open.href = `${config.urls.workspace.replace("/images/0/", `/images/${tile.image}/`)}?annotation=${tile.id}`;
+  about.append(file, who, open);
+  li.append(caption, about);
   return li;
 }
 
@@ -255,6 +271,7 @@ function columns() {
 // ---- input ----
 
 grid.addEventListener("click", (event) => {
+  if (event.target.closest("a.open")) return; // follows the link to the workspace; selects nothing
   const li = event.target.closest(".review-tile");
   if (!li) return;
   selection.click(Number(li.dataset.id), { range: event.shiftKey, toggle: event.ctrlKey || event.metaKey });

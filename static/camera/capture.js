@@ -23,6 +23,7 @@ let timer = null;
 let sending = false;
 let stalled = false;
 let retryDelay = 500;
+let retryTimer = null; // one pending retry at a time while the network is down
 let sequence = 0;
 
 for (const c of config.classes) {
@@ -51,7 +52,7 @@ async function takeFrame() {
   queue.push({ blob, name: `capture-${stamp}-${sequence}.jpg`, classId: classSelect.value, faces: facesBox.checked });
   totals.captured += 1;
   render();
-  send();
+  if (!retryTimer) send();
 }
 
 function startHolding() {
@@ -90,8 +91,10 @@ async function send() {
     stalled = true;
     sending = false;
     render();
-    setTimeout(send, retryDelay);
-    retryDelay = Math.min(5000, retryDelay * 2);
+    if (!retryTimer) {
+      retryTimer = setTimeout(() => { retryTimer = null; send(); }, retryDelay);
+      retryDelay = Math.min(5000, retryDelay * 2);
+    }
     return;
   }
   stalled = false;

@@ -5,6 +5,7 @@
 import { config, grabFrame, isTyping, postForm, showMessage, startCamera, wireDevicePicker } from "./camera.js";
 
 const SIZE = { width: 320, height: 240 };
+const MAX_FPS = 15; // enough for labels that follow the camera; more would only load the server
 const video = document.getElementById("camera-video");
 const canvas = document.createElement("canvas");
 const labelsList = document.getElementById("live-labels");
@@ -56,9 +57,17 @@ function setButtons() {
   if (correctButton) correctButton.disabled = !ready;
 }
 
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
 async function loop() {
+  let last = 0;
   for (;;) {
+    // A hidden tab sends nothing; frames are spaced to at most MAX_FPS.
+    while (document.hidden) await new Promise((resolve) => document.addEventListener("visibilitychange", resolve, { once: true }));
+    const wait = last + 1000 / MAX_FPS - performance.now();
+    if (wait > 0) await sleep(wait);
     const grabbed = performance.now();
+    last = grabbed;
     const blob = await grabFrame(video, canvas, SIZE.width, SIZE.height, 0.85);
     const form = new FormData();
     form.append("frame", blob, "frame.jpg");
@@ -86,7 +95,7 @@ async function loop() {
     labelsList.replaceChildren();
     versionLine.textContent = response.status === 404 ? "No model in service" : "Waiting for the server…";
     showMessage(response.data?.detail || "The server did not answer; trying again.");
-    await new Promise((resolve) => setTimeout(resolve, 2000));
+    await sleep(2000);
   }
 }
 

@@ -1,7 +1,8 @@
 // Upload images and zips to the API with a progress bar; list refused files with their reasons.
 // Files may be chosen or dropped on the drop zone. Nothing reloads the page: stored images are added
 // to the grid and the counts refreshed, so the refused files' reasons stay on screen.
-import { api, csrfToken } from "./api.js";
+import { csrfToken } from "./api.js";
+import { refreshStats } from "./project_stats.js";
 
 const form = document.getElementById("upload-form");
 
@@ -39,7 +40,9 @@ function tile(image) {
   const name = Object.assign(document.createElement("span"), { className: "name", title: image.file_name, textContent: image.file_name });
   const size = Object.assign(document.createElement("span"), { className: "size", textContent: `${image.width}×${image.height}` });
   const badge = Object.assign(document.createElement("span"), { className: "badge", textContent: image.status.replace("_", " ") });
-  li.append(img, link, name, size, badge);
+  const pick = Object.assign(document.createElement("label"), { className: "check pick" });
+  pick.append(Object.assign(document.createElement("input"), { type: "checkbox", value: image.id }), " select");
+  li.append(img, link, name, size, badge, pick);  // uploads are for managers, who may select to delete
   return li;
 }
 
@@ -49,18 +52,7 @@ async function refresh(created) {
     grid.querySelector("li.muted")?.remove();
     grid.append(...created.map(tile));
   }
-  const stats = await api("GET", form.dataset.statsUrl);
-  if (!stats.ok) return;
-  const set = (key, n) => {
-    const el = document.querySelector(`[data-stat="${key}"]`);
-    if (el) el.textContent = n;
-  };
-  set("images", stats.data.images);
-  const word = document.querySelector('[data-word-for="images"]');
-  if (word) word.textContent = stats.data.images === 1 ? "image" : "images";
-  for (const [status, n] of Object.entries(stats.data.by_status)) set(status, n);
-  const progress = document.querySelector("#stats progress");
-  if (progress) progress.value = stats.data.progress;
+  await refreshStats(form.dataset.statsUrl);
 }
 
 if (form) {

@@ -152,3 +152,34 @@ def test_annotators_see_classes_read_only_without_the_editing_tools(signed_in, l
     expect(page.locator("#classes input, #classes select")).to_have_count(0)
     for form in ("#class-form", "#paste-form", "#merge-form"):
         expect(page.locator(form)).to_have_count(0)
+
+
+def test_select_images_in_the_grid_and_delete_them_after_the_dialog(signed_in, live_server):
+    page, user = signed_in
+    project = project_of(user)
+    images = [ImageFactory(project=project, file_name=f"{n}.png") for n in ("a", "b", "c")]
+    AnnotationFactory(image=images[0])
+    page.goto(f"{live_server.url}/projects/{project.pk}/")
+    expect(page.locator("#selection")).to_be_hidden()
+    for image in images[:2]:
+        page.locator(f"#image-grid li[data-image='{image.pk}'] .pick input").check()
+    expect(page.locator("#selection-count")).to_have_text("2 images selected")
+    page.click("#delete-selected")
+    expect(page.locator("#confirm h2")).to_have_text("Delete 2 images?")
+    expect(page.locator("#confirm")).to_contain_text("the selected 2 images and the 1 annotation")
+    page.click("#confirm-ok")
+    expect(page.locator("#selection-count")).to_have_text("Deleted 2 images and 1 annotation.")
+    expect(page.locator("#image-grid li.tile")).to_have_count(1)
+    expect(page.locator("[data-stat=images]")).to_have_text("1")
+    expect(page.locator("#stats")).to_contain_text("1 image")
+    assert list(Image.objects.filter(project=project).values_list("pk", flat=True)) == [images[2].pk]
+
+
+def test_annotators_cannot_select_images_to_delete(signed_in, live_server):
+    page, user = signed_in
+    project = project_of(user, Membership.Role.ANNOTATOR)
+    ImageFactory(project=project)
+    page.goto(f"{live_server.url}/projects/{project.pk}/")
+    expect(page.locator("#image-grid li.tile")).to_have_count(1)
+    expect(page.locator("#image-grid .pick")).to_have_count(0)
+    expect(page.locator("#selection, #delete-selected")).to_have_count(0)

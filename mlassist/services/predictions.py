@@ -8,8 +8,9 @@ loop never tries to run it. Pushing the same name and version again reuses the s
 client may send a large set in several requests.
 
 Every prediction goes through the same annotation rules as every other label
-(``mlassist.services.proposals.proposal_annotation`` -> ``labeling.rules.annotation_check``), and
-a request is stored whole or not at all (one transaction). Like the built-in proposals, nothing
+(``labeling.rules.annotation_check`` with origin "model", state "proposed": what
+``proposals.proposal_annotation`` does, without building a model instance per row), and a
+request is stored whole or not at all (one transaction; rows go in by COPY on PostgreSQL). Like the built-in proposals, nothing
 is proposed where a person already settled that kind on the image, on finished images, or as a
 tag a person rejected there: those are counted as skipped, not refused, so a model that
 predicts for every image can push blindly.
@@ -25,10 +26,11 @@ from django.db import transaction
 from django.db.models import Max, Q
 
 from labeling.models import Annotation, Image, Project
-from labeling.rules import RuleError
+from labeling.rules import RuleError, annotation_check
+from labeling.services.bulk_rows import AnnotationRowIn, annotations_insert
 
 from ..models import ModelVersion
-from .proposals import FINISHED, SETTLED_BY, proposal_annotation
+from .proposals import FINISHED, SETTLED_BY
 
 # The head a prediction of each annotation kind belongs to (ModelVersion.kind).
 HEAD_OF_KIND = {"tag": "classifier", "box": "detector", "polygon": "segmenter", "mask": "segmenter"}
@@ -107,7 +109,7 @@ def predictions_store(*, project: Project, model, predictions, replace: bool = F
     kinds = project.kinds
 
     errors: dict[str, str] = {}
-    built: list[tuple[str, Annotation]] = []  # (head, unsaved annotation without its version yet)
+    built: list[tuple[str, AnnotationRowIn]] = []  # (head, row without its version yet)
     for i, item in enumerate(predictions):
         at = f"predictions[{i}]"
         try:
@@ -123,18 +125,21 @@ def predictions_store(*, project: Project, model, predictions, replace: bool = F
                 raise RuleError(f"{at}.score", "A prediction carries the model's score, a number from 0 to 1.")
             width, height, _ = images[image_id]
             kind = item.get("kind")
-            annotation = proposal_annotation(
-                image_id=image_id, width=width, height=height, model_version=None, kind=kind,
-                geometry=item.get("geometry", {} if kind == "tag" else None), label_class_id=class_id,
-                score=item.get("score"), kinds=kinds,
-            ) if kind in HEAD_OF_KIND else _unknown_kind(at, kind)
+            if kind not in HEAD_OF_KIND:
+                raise RuleError(f"{at}.kind", f"Unknown kind {kind!r}; one of {', '.join(HEAD_OF_KIND)}.")
+            checked = annotation_check(
+                kind=kind, geometry=item.get("geometry", {} if kind == "tag" else None), width=width, height=height,
+                kinds=kinds, origin=Annotation.Origin.MODEL, state=Annotation.State.PROPOSED,
+                score=item.get("score"), prefix=at,
+            )
         except RuleError as exc:
-            path = exc.path if exc.path.startswith(at) else f"{at}.{exc.path}"
-            errors[path] = exc.detail
+            errors[exc.path] = exc.detail
             if len(errors) >= MAX_ERRORS:
                 break
             continue
-        built.append((HEAD_OF_KIND[annotation.kind], annotation))
+        built.append((HEAD_OF_KIND[kind], AnnotationRowIn(
+            image_id=image_id, label_class_id=class_id, kind=checked.kind, geometry=checked.geometry,
+            outline=checked.outline, origin=checked.origin, state=checked.state, score=checked.score)))
     if errors:
         _fail(errors)
 
@@ -156,20 +161,14 @@ def predictions_store(*, project: Project, model, predictions, replace: bool = F
             for chunk in _chunks(list(images)):
                 Annotation.objects.filter(image_id__in=chunk, model_version__in=list(versions.values()),
                                           state=Annotation.State.PROPOSED).delete()
-        rows = []
-        for head, a in kept:
-            a.model_version = versions[head]
-            rows.append(a)
-        Annotation.objects.bulk_create(rows, batch_size=5000)
+        for head, row in kept:
+            row.model_version_id = versions[head].pk
+        stored = annotations_insert(row for _, row in kept)
     return {
-        "stored": len(rows),
+        "stored": stored,
         "skipped": skipped,
         "model_versions": [version_summary(v) for v in versions.values()],
     }
-
-
-def _unknown_kind(at: str, kind):
-    raise RuleError(f"{at}.kind", f"Unknown kind {kind!r}; one of {', '.join(HEAD_OF_KIND)}.")
 
 
 def _settling_kind(kind: str) -> str:

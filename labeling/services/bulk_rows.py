@@ -1,0 +1,92 @@
+"""Many annotations into the database fast: PostgreSQL COPY, or bulk_create elsewhere.
+
+Building 100,000 Django model instances and letting bulk_create prepare every value costs
+about 0.4 ms a row of pure Python (model __init__, get_db_prep_save per field): most of a bulk
+request's time. Rows that went through the annotation rules already are plain tuples here, and
+on PostgreSQL they are streamed with ``COPY ... FROM STDIN`` (CSV), which also skips the
+per-statement parameter limits. Callers run this inside their transaction; it returns nothing
+(callers needing ids use ``bulk_create`` themselves). SQLite and the tests' backends get the
+same rows through ``bulk_create``.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import orjson
+from django.db import connection
+from django.utils import timezone
+
+from ..models import Annotation
+
+
+@dataclass(slots=True)
+class AnnotationRowIn:
+    """One annotation to insert; every field already checked by labeling.rules."""
+
+    image_id: int
+    label_class_id: int
+    kind: str
+    geometry: dict
+    outline: dict | None
+    origin: str
+    state: str
+    score: float | None = None
+    model_version_id: int | None = None
+    iscrowd: bool = False
+    created_by_id: int | None = None
+
+
+COLUMNS = ("image_id", "label_class_id", "kind", "geometry", "iscrowd", "origin", "state", "score",
+           "model_version_id", "outline", "version", "created_by_id", "updated_by_id", "created_at", "updated_at")
+_BATCH = 20_000  # rows per COPY buffer: bounded memory for any count
+# After this many rows the planner's statistics are refreshed in the same transaction (ANALYZE counts
+# our own uncommitted rows): a table that grew from 500 to 100,000 rows by COPY otherwise still looks
+# empty to the planner until autovacuum comes by, and the next list query chose a nested loop over
+# all of it (320 s instead of 0.1 s for a page of 10,000 proposals, measured).
+ANALYZE_AFTER = 10_000
+
+
+def _csv_value(value):
+    return "" if value is None else value
+
+
+def annotations_insert(rows: Iterable[AnnotationRowIn]) -> int:
+    """Insert ``rows`` (inside the caller's transaction); returns how many."""
+    if connection.vendor != "postgresql":
+        objects = [Annotation(
+            image_id=r.image_id, label_class_id=r.label_class_id, kind=r.kind, geometry=r.geometry, outline=r.outline,
+            origin=r.origin, state=r.state, score=r.score, model_version_id=r.model_version_id, iscrowd=r.iscrowd,
+            created_by_id=r.created_by_id, updated_by_id=r.created_by_id) for r in rows]
+        Annotation.objects.bulk_create(objects, batch_size=2000)
+        return len(objects)
+    now = timezone.now().isoformat()
+    table = Annotation._meta.db_table
+    sql = f"COPY {table} ({', '.join(COLUMNS)}) FROM STDIN WITH (FORMAT csv)"
+    count = 0
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    with connection.cursor() as cursor:
+        raw = cursor.cursor  # psycopg2's cursor: copy_expert is not on Django's wrapper
+        for r in rows:
+            writer.writerow((
+                r.image_id, r.label_class_id, r.kind, orjson.dumps(r.geometry).decode(), "t" if r.iscrowd else "f",
+                r.origin, r.state, _csv_value(r.score), _csv_value(r.model_version_id),
+                "" if r.outline is None else orjson.dumps(r.outline).decode(), 1, _csv_value(r.created_by_id),
+                _csv_value(r.created_by_id), now, now,
+            ))
+            count += 1
+            if count % _BATCH == 0:
+                buffer.seek(0)
+                raw.copy_expert(sql, buffer)
+                buffer.seek(0)
+                buffer.truncate()
+        if buffer.tell():
+            buffer.seek(0)
+            raw.copy_expert(sql, buffer)
+        if count >= ANALYZE_AFTER:
+            cursor.execute(f"ANALYZE {table}")
+    return count

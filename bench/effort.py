@@ -217,7 +217,7 @@ class Annotator:
         project = api("POST", "/api/projects/", json={
             "name": f"{kind} {workflow}", "kinds": [kind],
             # By hand, nothing is trained (a model nobody uses would only hold the worker up).
-            "retrain_every": 10**6 if workflow == "W0" else RETRAIN_EVERY})
+            "retrain_every": 100000 if workflow == "W0" else RETRAIN_EVERY})
         self.pid = project["id"]
         self.classes = [api("POST", f"/api/projects/{self.pid}/classes/", json={"name": n})["id"] for n in CLASSES]
         for start in range(0, len(items), 40):

@@ -89,7 +89,7 @@ def main(argv=None) -> None:
     user = get_user_model().objects.create_user("loop", password="loop-password-1", is_staff=True)
     items = make_dataset(args.images, seed=11)
     for kind in args.kinds.split(","):
-        project = project_create(user=user, name=f"loop {kind}", kinds=[kind], retrain_every=10**6)
+        project = project_create(user=user, name=f"loop {kind}", kinds=[kind], retrain_every=100000)
         classes = [label_class_create(project=project, name=n).pk for n in ("square", "circle", "triangle")]
         images = []
         for start in range(0, len(items), 100):

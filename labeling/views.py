@@ -12,6 +12,7 @@ from . import selectors
 from .forms import LabelClassForm, MemberForm, ProjectForm
 from .models import Membership
 from .permissions import CREATE_PROJECT_REFUSED, MANAGE, can, can_create_project, role_in
+from .selectors_review import images_sent_back
 from .services import projects as project_services
 
 
@@ -56,7 +57,10 @@ def project_detail(request, project_id):
     # counts, the paginator's COUNT does not join 100,000 annotations (48 ms -> 3 ms; bench.pages).
     images = project.images.only("id", "file_name", "width", "height", "status").order_by("id")
     status = request.GET.get("status")
-    if status:
+    sent_back = images_sent_back(project=project)
+    if status == "sent_back":  # not a status: an open request from a reviewer (ImageReviewNote)
+        images = images.filter(pk__in=sent_back.values("pk"))
+    elif status:
         images = images.filter(status=status)
     page = Paginator(images, 60).get_page(request.GET.get("page"))
     return render(
@@ -69,6 +73,7 @@ def project_detail(request, project_id):
             "stats": selectors.project_stats(project=project),
             "page": page,
             "status": status or "",
+            "sent_back": sent_back.count(),
             "classes": selectors.label_class_list(project=project),
         },
     )

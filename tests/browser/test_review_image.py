@@ -56,6 +56,15 @@ def test_reviewer_sends_back_annotator_reads_the_comment_then_reviewed(team, liv
     image.refresh_from_db()
     assert image.status == "in_progress"
 
+    # The project page counts it and filters by it.
+    other = _image(project, "other")
+    reviewer.goto(f"{live_server.url}/projects/{project.pk}/")
+    expect(reviewer.locator("[data-stat=sent_back]")).to_have_text("1")
+    reviewer.click("text=sent back")
+    expect(reviewer.locator("li.tile")).to_have_count(1)
+    expect(reviewer.locator(f"li.tile[data-image='{image.pk}']")).to_have_count(1)
+    assert other.status == "new"
+
     annotator = sign_in(browser, live_server, "andy")
     open_ws(annotator, live_server, project, image)
     expect(annotator.locator("#ws-review-note")).to_be_visible()
@@ -68,7 +77,7 @@ def test_reviewer_sends_back_annotator_reads_the_comment_then_reviewed(team, liv
     drag(annotator, (20, 20), (90, 90))
     saved(annotator)
     annotator.keyboard.press("d")
-    expect(annotator.locator("body")).to_have_attribute("data-image-status", "done")
+    expect(annotator.locator("#ws-toast")).to_contain_text("corner marked done")
 
     reviewer.goto(f"{live_server.url}/projects/{project.pk}/")
     expect(reviewer.locator("[data-stat=reviewed]")).to_have_text("0")
@@ -80,6 +89,7 @@ def test_reviewer_sends_back_annotator_reads_the_comment_then_reviewed(team, liv
     assert image.status == "reviewed"
     reviewer.goto(f"{live_server.url}/projects/{project.pk}/")
     expect(reviewer.locator("[data-stat=reviewed]")).to_have_text("1")  # the count moved
+    expect(reviewer.locator("[data-stat=sent_back]")).to_have_text("0")
 
     # The open request is closed: the annotator no longer sees it.
     open_ws(annotator, live_server, project, image)

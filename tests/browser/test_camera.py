@@ -181,8 +181,9 @@ def trained(camera, manager, annotator, start_worker):
         annotation_create(image=image, user=manager, data={"label_class": cls.pk, "kind": "tag", "geometry": {}})
     start_worker()
     training_request(project=project, user=manager)
-    version = wait(lambda: ModelVersion.objects.filter(project=project, kind="classifier", in_service=True)
-                   .exclude(tflite="").first(), 600, "the first classifier and its TFLite file")
+    # The TFLite file is built on demand (mlassist/services/exports.py): the Live page asks for it.
+    version = wait(lambda: ModelVersion.objects.filter(project=project, kind="classifier", in_service=True).first(),
+                   600, "the first classifier")
     return project, red, blue, version
 
 
@@ -193,7 +194,12 @@ def test_live_labels_follow_the_clip_keep_and_correct_store_frames_and_a_new_ver
     clip = [coloured(RED, 100 + i) for i in range(10)] + [coloured(BLUE, 200 + i) for i in range(10)]
     page = camera(annotator, clip, fps=10)
     page.goto(f"{live_server.url}/projects/{project.pk}/live/")
-    expect(page.locator("#live-version")).to_have_text(f"Model version {version.number}")
+    if not ModelVersion.objects.get(pk=version.pk).tflite:
+        # The first frame asked for the file; the page says so, and the labels start once it is built.
+        expect(page.locator("#camera-message")).to_contain_text(
+            f"No TFLite file for version {version.number} yet: it is being built")
+    expect(page.locator("#live-version")).to_have_text(f"Model version {version.number}", timeout=300_000)
+    version.refresh_from_db()
     top = page.locator("#live-labels li").first
     seen = set()
     deadline = time.monotonic() + 20

@@ -44,25 +44,30 @@ def write_y4m(path, frames, fps):
 
 @pytest.fixture
 def camera(browser_type, browser_type_launch_args, browser_context_args, live_server, transactional_db, tmp_path):
-    """open(user, frames, fps, fake_ui=True) -> a signed-in page whose camera plays ``frames`` in a loop."""
+    """open(user, frames, fps, fake_ui=True, fake_device=True, host=None) -> a signed-in page whose camera
+    plays ``frames`` in a loop (``host``: reach the server by that name instead of localhost)."""
     browsers, violations = [], []
 
-    def open_page(user, frames, fps=10, fake_ui=True):
+    def open_page(user, frames, fps=10, fake_ui=True, fake_device=True, host=None):
         clip = tmp_path / f"clip{len(browsers)}.y4m"
         write_y4m(clip, frames, fps)
-        args = [*browser_type_launch_args["args"], "--use-fake-device-for-media-stream",
-                f"--use-file-for-fake-video-capture={clip}"]
+        args = list(browser_type_launch_args["args"])
+        if fake_device:
+            args += ["--use-fake-device-for-media-stream", f"--use-file-for-fake-video-capture={clip}"]
+        if host:
+            args.append(f"--host-resolver-rules=MAP {host} 127.0.0.1")
         if fake_ui:
             args.append("--use-fake-ui-for-media-stream")  # answers the permission prompt with "allow"
         browser = browser_type.launch(**{**browser_type_launch_args, "args": args})
         browsers.append(browser)
         page = browser.new_context(**browser_context_args).new_page()
         page.on("console", lambda m: violations.append(m.text) if "Content Security Policy" in m.text else None)
-        page.goto(f"{live_server.url}/accounts/login/")
+        base = live_server.url.replace("localhost", host) if host else live_server.url
+        page.goto(f"{base}/accounts/login/")
         page.fill("input[name=username]", user.username)
         page.fill("input[name=password]", "pw-secret-123")
         page.click("button[type=submit]")
-        page.wait_for_url(f"{live_server.url}/")
+        page.wait_for_url(f"{base}/")
         return page
 
     yield open_page
@@ -152,6 +157,26 @@ def test_denied_camera_permission_says_what_to_do(camera, live_server, project, 
     page.goto(f"{live_server.url}/projects/{project.pk}/capture/")
     expect(page.locator("#camera-message")).to_contain_text("Camera access was denied. Allow the camera for this site")
     expect(page.locator("#capture-hold")).to_be_disabled()
+
+
+def test_no_camera_says_what_to_do(camera, live_server, project, classes, annotator):
+    page = camera(annotator, numbered_frames(2), fake_device=False)  # a machine with no camera at all
+    page.goto(f"{live_server.url}/projects/{project.pk}/capture/")
+    expect(page.locator("#camera-message")).to_contain_text("No camera was found. Connect a camera")
+    expect(page.locator("#capture-hold")).to_be_disabled()
+
+
+def test_a_plain_http_address_says_to_use_https_or_localhost(camera, live_server, project, classes, annotator,
+                                                            settings):
+    # http://camera.test is what another machine on the network sees: not a secure origin.
+    settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "camera.test"]
+    page = camera(annotator, numbered_frames(2), host="camera.test")
+    base = live_server.url.replace("localhost", "camera.test")
+    for name in ("capture", "live"):
+        page.goto(f"{base}/projects/{project.pk}/{name}/")
+        expect(page.locator("#camera-message")).to_contain_text(
+            f"The camera only works on a secure page, and {base} is not one. Open this site over HTTPS, or as "
+            "http://localhost")
 
 
 def wait(predicate, timeout, what):

@@ -35,3 +35,12 @@ def tflite_export_task(version_id: int) -> None:
     from .services.exports import tflite_export
 
     tflite_export(version_id=version_id)
+
+
+# Resumable: each image's proposals are stored with the count done, in one transaction; a
+# replacement worker starts at the first image not stored, with the clusters already chosen.
+@shared_task(name="mlassist.maia_novelty", acks_late=True)
+def maia_novelty_task(job_id: str) -> None:
+    from .services.maia import maia_job
+
+    maia_job(job_id=job_id)

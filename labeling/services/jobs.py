@@ -28,6 +28,7 @@ JOB_TASKS = {
     "coco_import": "labeling.coco_import",
     "propose": "mlassist.propose",
     "import_urls": "labeling.url_import",
+    "maia_novelty": "mlassist.maia_novelty",
 }
 # The stored uploads of a job (keys of Job.params): removed when it fails for a reason a retry
 # cannot fix, and what a retry needs to still be there.

@@ -20,7 +20,7 @@ import orjson
 from django.db import connection
 from django.utils import timezone
 
-from ..models import Annotation
+from ..models import Annotation, AnnotationEvent
 
 
 @dataclass(slots=True)
@@ -54,39 +54,80 @@ def _csv_value(value):
     return "" if value is None else value
 
 
-def annotations_insert(rows: Iterable[AnnotationRowIn]) -> int:
-    """Insert ``rows`` (inside the caller's transaction); returns how many."""
+def _copy(cursor, table: str, columns, lines) -> None:
+    """COPY ``lines`` (tuples of CSV values) into ``table`` in buffers of _BATCH rows."""
+    sql = f"COPY {table} ({', '.join(columns)}) FROM STDIN WITH (FORMAT csv)"
+    raw = cursor.cursor  # psycopg2's cursor: copy_expert is not on Django's wrapper
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    pending = 0
+    for line in lines:
+        writer.writerow(line)
+        pending += 1
+        if pending == _BATCH:
+            buffer.seek(0)
+            raw.copy_expert(sql, buffer)
+            buffer.seek(0)
+            buffer.truncate()
+            pending = 0
+    if pending:
+        buffer.seek(0)
+        raw.copy_expert(sql, buffer)
+
+
+def _json(value) -> str:
+    return "" if value is None else orjson.dumps(value).decode()
+
+
+def annotations_insert(rows: Iterable[AnnotationRowIn], *, return_ids: bool = False) -> list[int] | int:
+    """Insert ``rows`` (inside the caller's transaction).
+
+    Returns how many, or with ``return_ids`` their ids in order (PostgreSQL: taken from the
+    table's sequence first, then written with the rows, since COPY returns nothing).
+    """
     if connection.vendor != "postgresql":
         objects = [Annotation(
             image_id=r.image_id, label_class_id=r.label_class_id, kind=r.kind, geometry=r.geometry, outline=r.outline,
             origin=r.origin, state=r.state, score=r.score, model_version_id=r.model_version_id, iscrowd=r.iscrowd,
             created_by_id=r.created_by_id, updated_by_id=r.created_by_id) for r in rows]
         Annotation.objects.bulk_create(objects, batch_size=2000)
-        return len(objects)
+        return [a.pk for a in objects] if return_ids else len(objects)
     now = timezone.now().isoformat()
     table = Annotation._meta.db_table
-    sql = f"COPY {table} ({', '.join(COLUMNS)}) FROM STDIN WITH (FORMAT csv)"
-    count = 0
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
     with connection.cursor() as cursor:
-        raw = cursor.cursor  # psycopg2's cursor: copy_expert is not on Django's wrapper
-        for r in rows:
-            writer.writerow((
-                r.image_id, r.label_class_id, r.kind, orjson.dumps(r.geometry).decode(), "t" if r.iscrowd else "f",
-                r.origin, r.state, _csv_value(r.score), _csv_value(r.model_version_id),
-                "" if r.outline is None else orjson.dumps(r.outline).decode(), 1, _csv_value(r.created_by_id),
-                _csv_value(r.created_by_id), now, now,
-            ))
-            count += 1
-            if count % _BATCH == 0:
-                buffer.seek(0)
-                raw.copy_expert(sql, buffer)
-                buffer.seek(0)
-                buffer.truncate()
-        if buffer.tell():
-            buffer.seek(0)
-            raw.copy_expert(sql, buffer)
+        ids: list[int] = []
+        if return_ids:
+            rows = list(rows)
+            cursor.execute("SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
+                           [table, len(rows)])
+            ids = [i for (i,) in cursor.fetchall()]
+        count = 0
+
+        def lines():
+            nonlocal count
+            for r in rows:
+                line = (r.image_id, r.label_class_id, r.kind, orjson.dumps(r.geometry).decode(),
+                        "t" if r.iscrowd else "f", r.origin, r.state, _csv_value(r.score),
+                        _csv_value(r.model_version_id), _json(r.outline), 1, _csv_value(r.created_by_id),
+                        _csv_value(r.created_by_id), now, now)
+                yield (ids[count], *line) if return_ids else line
+                count += 1
+
+        _copy(cursor, table, (("id",) if return_ids else ()) + COLUMNS, lines())
         if count >= ANALYZE_AFTER:
             cursor.execute(f"ANALYZE {table}")
-    return count
+    return ids if return_ids else count
+
+
+def events_insert(events: Iterable[tuple[int, int, int, str, int | None, dict]]) -> None:
+    """Append AnnotationEvents: (annotation_id, project_id, image_id, action, actor_id, after)."""
+    if connection.vendor != "postgresql":
+        AnnotationEvent.objects.bulk_create(
+            (AnnotationEvent(annotation_id=a, project_id=p, image_id=i, action=act, actor_id=who, after=after)
+             for a, p, i, act, who, after in events), batch_size=2000)
+        return
+    now = timezone.now().isoformat()
+    with connection.cursor() as cursor:
+        _copy(cursor, AnnotationEvent._meta.db_table,
+              ("annotation_id", "project_id", "image_id", "action", "actor_id", "at", "after"),
+              ((a, p, i, act, _csv_value(who), now, _json(after)) for a, p, i, act, who, after in events))

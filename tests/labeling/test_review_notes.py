@@ -98,3 +98,26 @@ def test_image_events_list_the_trail_of_its_annotations_deleted_ones_included(cl
     ]
     assert res.data[1]["after"]["label_class"] == classes[0].pk
     assert AnnotationEvent.objects.filter(image_id=other.pk).exists()  # another image's trail is not listed
+
+
+def test_image_trail_and_notes_are_read_in_a_fixed_number_of_queries(client_for, image, classes, reviewer):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client = client_for(reviewer)
+
+    def counts():
+        with CaptureQueriesContext(connection) as events:
+            assert client.get(f"/api/images/{image.pk}/events/").status_code == 200
+        with CaptureQueriesContext(connection) as notes:
+            assert client.get(f"/api/images/{image.pk}/review/").status_code == 200
+        return len(events), len(notes)
+
+    box = {"kind": "box", "label_class": classes[0].pk, "geometry": {"x": 1, "y": 1, "w": 5, "h": 5}}
+    client.post(f"/api/images/{image.pk}/annotations/", [box], format="json")
+    review(client, image, verdict="sent_back", text="one")
+    few = counts()
+    client.post(f"/api/images/{image.pk}/annotations/", [box] * 5, format="json")
+    for i in range(5):
+        review(client, image, verdict="sent_back", text=f"again {i}")
+    assert counts() == few

@@ -113,6 +113,8 @@ def proposals_refresh(*, project: Project, image_ids=None, progress=None) -> int
             if ids:
                 pooled = stack_pooled(blobs[i] for i in ids)
                 probs = predict.class_probabilities(model, pooled)
+                if not project.multilabel:
+                    probs = _without_rejected(probs, ids, version.class_ids, rejected)
                 found = predict.tags_from_probabilities(probs, multilabel=project.multilabel, threshold=threshold)
                 for image_id, tags in zip(ids, found, strict=True):
                     rows += [_row(image_id, version, "tag", {}, t.class_index, t.score) for t in tags
@@ -157,6 +159,27 @@ def proposals_refresh(*, project: Project, image_ids=None, progress=None) -> int
         if progress:
             progress(min(1.0, (start + len(chunk)) / len(targets)))
     return stored
+
+
+def _without_rejected(probs: np.ndarray, ids, class_ids, rejected) -> np.ndarray:
+    """Single-label: a class a person rejected on an image is out, and the others' probabilities are
+    renormalised (P(class | not the rejected one)), so the next best answer is proposed in its place."""
+    if not rejected:
+        return probs
+    column = {c: k for k, c in enumerate(class_ids)}
+    by_image: dict[int, list[int]] = {}
+    for image_id, class_id in rejected:
+        if class_id in column:
+            by_image.setdefault(image_id, []).append(column[class_id])
+    probs = probs.copy()
+    for row, image_id in enumerate(ids):
+        out = by_image.get(image_id)
+        if out:
+            probs[row, out] = 0.0
+            total = probs[row].sum()
+            if total > 0:
+                probs[row] /= total
+    return probs
 
 
 def _head_of(kind: str) -> str:

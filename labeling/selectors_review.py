@@ -22,8 +22,9 @@ def image_events(*, image: Image, limit: int = MAX_IMAGE_EVENTS) -> list[Annotat
 
 
 def images_sent_back(*, project: Project) -> QuerySet[Image]:
-    """Images a reviewer sent back whose request is still open (not reviewed since)."""
+    """Images a reviewer sent back that wait for the annotator: the request is open (not reviewed
+    since) and the image is not marked done again (then it waits for the reviewer instead)."""
     open_note = ImageReviewNote.objects.filter(
         image=OuterRef("pk"), verdict=ImageReviewNote.Verdict.SENT_BACK, resolved=False
     )
-    return project.images.filter(Exists(open_note))
+    return project.images.filter(Exists(open_note)).exclude(status__in=[Image.Status.DONE, Image.Status.REVIEWED])

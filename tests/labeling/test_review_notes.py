@@ -29,6 +29,9 @@ def test_reviewer_sends_back_with_a_comment_and_the_annotator_reads_it(client_fo
         ("sent_back", "The left dog has no box.", reviewer.username, False)
     ]
     assert list(images_sent_back(project=image.project)) == [image]
+    # Fixed and marked done again: it waits for the reviewer, no longer for the annotator.
+    assert client_for(annotator).patch(f"/api/images/{image.pk}/", {"status": "done"}, format="json").status_code == 200
+    assert list(images_sent_back(project=image.project)) == []
 
 
 def test_marking_reviewed_moves_the_count_and_closes_the_open_comment(client_for, image, reviewer):

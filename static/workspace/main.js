@@ -88,11 +88,12 @@ function toast(text) {
 ws.toast = toast;
 
 // Leaving the page (link, reload, closing the tab) must not lose the last shape: what is still
-// waiting for the debounce is sent at once with keepalive requests, which outlive the page. Only an
-// undecided conflict still asks, as nothing can be sent for it without the person's choice.
+// waiting for the debounce is sent at once with keepalive requests, which outlive the page. The page
+// still asks when that cannot be enough: an undecided conflict, or a server that refused the last
+// writes (failing saves are retrying), where leaving would lose them.
 window.addEventListener("beforeunload", (e) => {
   saver.flushOnExit();
-  if (saver.conflicts.size) { e.preventDefault(); e.returnValue = ""; }
+  if (saver.conflicts.size || saver.failures) { e.preventDefault(); e.returnValue = ""; }
 });
 window.addEventListener("pagehide", () => saver.flushOnExit());
 

@@ -5,6 +5,12 @@ Each size runs in a fresh subprocess so its peak RSS (ru_maxrss) is its own.
 
     python -m bench.coco_export                    # 100k, 300k and 1M annotations
     python -m bench.coco_export --counts 1000000
+    python -m bench.coco_export --api --counts 1000000   # issue 15: through the API on PostgreSQL
+
+With ``--api``: a fresh PostgreSQL database (BENCH_DATABASE_URL) seeded by COPY, a real gunicorn,
+``GET /api/projects/{id}/export/coco/`` streamed to a file: time to the first byte, total time,
+the server's CPU seconds and its worker's peak memory (VmHWM), against issue 15's targets
+(<= 5 s, <= 300 MB, first bytes before the last rows are read).
 """
 
 from __future__ import annotations
@@ -115,11 +121,81 @@ def cpu_model() -> str:
         return platform.processor() or "unknown"
 
 
+def _gunicorn(port: int) -> list[int]:
+    """Pids of the gunicorn processes bound to ``port`` (master first)."""
+    found = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                cmd = f.read()
+                if b"gunicorn" in cmd and f"127.0.0.1:{port}".encode() in cmd:
+                    found.append(int(pid))
+        except OSError:
+            continue
+    return found
+
+
+def _proc(pid: int) -> tuple[float, float]:
+    """(CPU seconds, peak RSS MB) of one process."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    cpu = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    with open(f"/proc/{pid}/status") as f:
+        hwm = next(int(line.split()[1]) for line in f if line.startswith("VmHWM"))
+    return cpu, hwm / 1024
+
+
+def api(counts: list[int]) -> None:
+    import urllib.request
+
+    from bench._server import server
+
+    # Stream the whole export in the request (no job) and let a slow, shared machine finish it.
+    os.environ["COCO_EXPORT_SYNC_MAX_ANNOTATIONS"] = str(10 * max(counts))
+    os.environ["GUNICORN_CMD_ARGS"] = "--timeout 600"
+    print(f"COCO export through the API — {date.today()}, nproc {os.cpu_count()}, {cpu_model()}")
+    print("target (issue 15): 1,000,000 annotations on 100,000 images in <= 5 s, peak <= 300 MB, streamed")
+    for n in counts:
+        with server(workers=1) as (base, token, project_id, _env):
+            from bench.coco_seed import seed
+
+            start = time.perf_counter()
+            seed(project_id=project_id, n_annotations=n)
+            print(f"  seeded {n:,} annotations by COPY in {time.perf_counter() - start:.1f} s", flush=True)
+            pids = _gunicorn(int(base.rsplit(":", 1)[1]))
+            before = {p: _proc(p)[0] for p in pids}
+            req = urllib.request.Request(f"{base}/api/projects/{project_id}/export/coco/",
+                                         headers={"Authorization": f"Token {token}"})
+            start = time.perf_counter()
+            size, first = 0, None
+            with urllib.request.urlopen(req, timeout=900) as response, tempfile.TemporaryFile() as out:
+                assert response.status == 200, response.status
+                while chunk := response.read(1 << 20):
+                    if first is None:
+                        first = time.perf_counter() - start
+                    size += len(chunk)
+                    out.write(chunk)
+            seconds = time.perf_counter() - start
+            usage = {p: _proc(p) for p in pids if os.path.exists(f"/proc/{p}")}
+            cpu = sum(c - before.get(p, 0) for p, (c, _) in usage.items())
+            peak = max(m for _, m in usage.values())
+            print(f"{n:>12,} annotations: first byte {first:5.2f} s, complete {seconds:6.2f} s (target <= 5 s), "
+                  f"server CPU {cpu:5.2f} s, peak worker RSS {peak:5.0f} MB (target <= 300), {size / 1e6:.0f} MB, "
+                  f"load {os.getloadavg()[0]:.1f}", flush=True)
+            from django.db import connections
+
+            connections.close_all()  # the next size drops and recreates the database
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--counts", type=int, nargs="+", default=[100_000, 300_000, 1_000_000])
     parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--api", action="store_true", help="through the API on PostgreSQL (issue 15)")
     args = parser.parse_args()
+    if args.api:
+        api(args.counts)
+        return
     if args.child:
         print(json.dumps(child(args.child)))
         return

@@ -12,7 +12,8 @@ import io
 from django.db import connection, transaction
 
 
-def seed(*, project_id: int, n_annotations: int) -> None:
+def seed(*, project_id: int, n_annotations: int, n_images: int | None = None) -> None:
+    """``n_images`` (default: one per 10 annotations) images, then the annotations on them."""
     from labeling.geometry import checked_geometry
     from labeling.models import Image, LabelClass
     from labeling.services.bulk_rows import AnnotationRowIn, annotations_insert
@@ -20,6 +21,8 @@ def seed(*, project_id: int, n_annotations: int) -> None:
     from .coco_export import H, W, rows
 
     categories, images, annotations = rows(n_annotations)
+    if n_images is not None:
+        images = rows(n_images * 10)[1]
     for c in categories:
         LabelClass.objects.get_or_create(project_id=project_id, name=c.name, defaults={"order": c.id})
     class_ids = dict(LabelClass.objects.filter(project_id=project_id).values_list("name", "id"))

@@ -10,10 +10,13 @@ touched. A tag a person rejected on an image is not proposed there again.
 """
 
 import logging
+from datetime import timedelta
 
 import numpy as np
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Exists, OuterRef, Q
+from django.utils import timezone
 
 from labeling.models import Annotation, Image, Project
 from labeling.rules import KINDS, RuleError, annotation_check
@@ -39,10 +42,18 @@ def _settled(kind: str):
 
 
 def images_to_propose(*, project: Project, kind: str = "tag", image_ids=None):
-    """Open images of ``project`` on which no person has settled ``kind`` yet."""
+    """Open images of ``project`` on which no person has settled ``kind`` yet and nobody works now.
+
+    An image someone has open (claimed from the queue, not stale) keeps its proposals: replacing
+    them would pull them from under the person's hands (their accept would find no proposal).
+    """
     settled = Annotation.objects.filter(_settled(kind), image=OuterRef("pk"))
-    images = project.images.exclude(status__in=FINISHED).exclude(Exists(settled))
+    images = project.images.exclude(status__in=FINISHED).exclude(Exists(settled)).exclude(_in_hand())
     return images.filter(pk__in=image_ids) if image_ids else images
+
+
+def _in_hand() -> Q:
+    return Q(claimed_by__isnull=False, claimed_at__gte=timezone.now() - timedelta(minutes=settings.IMAGE_CLAIM_MINUTES))
 
 
 def threshold_for(version: ModelVersion, project: Project) -> float:
@@ -147,6 +158,13 @@ def proposals_refresh(*, project: Project, image_ids=None, progress=None) -> int
                         rows.append(_row(image_id, version, kind, geometry, p.class_index, p.score))
         rows = _checked(rows, loaded, {i: (w, h) for i, w, h in chunk}, project.kinds)
         with transaction.atomic():
+            # Taken from the queue since this refresh began: left as the person found it.
+            busy = set(Image.objects.filter(pk__in=[i for i, _, _ in chunk]).filter(_in_hand())
+                       .values_list("id", flat=True))
+            if busy:
+                rows = [a for a in rows if a.image_id not in busy]
+                replaced = {kind: [i for i in ids if i not in busy] for kind, ids in replaced.items()}
+                margins = {i: m for i, m in margins.items() if i not in busy}
             for kind, ids in replaced.items():
                 Annotation.objects.filter(image_id__in=ids, kind=kind, origin=Annotation.Origin.MODEL,
                                           state=Annotation.State.PROPOSED).delete()

@@ -21,6 +21,7 @@ def tag_project(project, classes, annotator):
     images = feature_images(project, truth)
     for image, cls in list(zip(images, truth))[:10]:
         tag(image, classes[cls], annotator)
+    project.images.filter(pk__in=[i.pk for i in images[:10]]).update(status="done")
     return project, images, truth
 
 
@@ -66,3 +67,16 @@ def test_a_finished_project_ends_with_no_proposals(tag_project, classes, annotat
     train(project)
     assert not proposed(project).exists()
     assert Annotation.objects.filter(image__project=project, state="accepted").count() == len(images)
+
+
+def test_an_image_someone_has_open_keeps_its_proposals_through_a_retrain(tag_project, classes, annotator, client_for):
+    project, images, truth = tag_project
+    train(project)
+    api = client_for(annotator)
+    opened = api.get(f"/api/projects/{project.pk}/next-image/").json()["id"]
+    before = proposed(project, image_id=opened).get()
+    train(project)
+    # The person's accept still finds the proposal they are looking at.
+    r = api.patch(f"/api/annotations/{before.pk}/", {"state": "accepted", "version": before.version}, format="json")
+    assert r.status_code == 200, r.content
+    assert proposed(project).exclude(image_id=opened).count() == len(images) - 11

@@ -11,7 +11,8 @@ import pytest
 from bench.maia_novelty import evaluate, make_scene
 from mlassist.ml import novelty, tiling
 
-FAST = dict(ae_patches=800, ae_epochs=3, fit_images=3, calibration_images=3)  # seconds, not minutes
+# Models trained in seconds, not minutes, on crowded small scenes: a lower bar (factor) than the default's.
+FAST = dict(ae_patches=800, ae_epochs=3, fit_images=3, calibration_images=3, factor=1.8)
 
 
 def test_tiles_cover_every_pixel_once_and_stitch_back():

@@ -4,7 +4,8 @@ from urllib.parse import urlencode
 
 from django.core.exceptions import ValidationError
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import serializers
 from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -31,7 +32,16 @@ class Predictions(ProjectScoped, APIView):
             nxt = request.build_absolute_uri(f"{request.path}?{urlencode(query)}")
         return Response({"next": nxt, **page})
 
-    @extend_schema(request=None)
+    @extend_schema(request=inline_serializer("PredictionsIn", {
+        "model": inline_serializer("ExternalModel", {"name": serializers.CharField(max_length=100),
+                                                     "version": serializers.CharField(required=False)}),
+        "predictions": serializers.ListField(child=inline_serializer("Prediction", {
+            "image": serializers.IntegerField(), "label_class": serializers.IntegerField(),
+            "kind": serializers.ChoiceField(choices=["tag", "box", "polygon", "mask"]),
+            "geometry": serializers.JSONField(required=False), "score": serializers.FloatField(min_value=0, max_value=1),
+        })),
+        "replace": serializers.BooleanField(required=False, default=False),
+    }))
     def post(self, request, project_id):
         body = request.data if isinstance(request.data, dict) else {}
         replace = body.get("replace", False)

@@ -7,7 +7,7 @@ from django.core.exceptions import ValidationError
 from labeling.models import Annotation, Project
 
 from .models import ModelVersion
-from .services.predictions import MAX_PAGE_SIZE, PAGE_SIZE, cursor_decode, cursor_encode, version_summary
+from .services.predictions import MAX_ID, MAX_PAGE_SIZE, PAGE_SIZE, cursor_decode, cursor_encode, version_summary
 
 FIELDS = ("id", "image_id", "label_class_id", "kind", "geometry", "score", "state", "model_version_id")
 
@@ -19,7 +19,8 @@ def _ints(raw: str, field: str) -> list[int]:
         raise ValidationError({field: f"{raw!r}: give ids separated by commas."}) from None
     if not values:
         raise ValidationError({field: "Give one or more ids separated by commas."})
-    return values
+    # An id past 64 bits exists nowhere: it matches nothing, like any other missing id.
+    return [v for v in values if 0 < v <= MAX_ID]
 
 
 def _choices(raw: str, field: str, allowed) -> list[str]:

@@ -60,9 +60,12 @@ def _chunks(ids: list, size: int = _LOOKUP_CHUNK):
         yield ids[start : start + size]
 
 
+MAX_ID = 2**63 - 1  # past PostgreSQL's bigint an id exists nowhere (and would be a database error)
+
+
 def _int_field(item: dict, key: str):
     value = item.get(key)
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
+    return value if isinstance(value, int) and not isinstance(value, bool) and 0 < value <= MAX_ID else None
 
 
 def external_versions(*, project: Project, name: str, version: str, heads: set[str]) -> dict[str, ModelVersion]:
@@ -203,7 +206,7 @@ def cursor_encode(last_id: int) -> str:
 def cursor_decode(cursor: str) -> int:
     try:
         text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        if text[:1] == "a" and text[1:].isdigit():
+        if text[:1] == "a" and text[1:].isdigit() and int(text[1:]) <= MAX_ID:
             return int(text[1:])
     except (binascii.Error, UnicodeDecodeError, ValueError):
         pass

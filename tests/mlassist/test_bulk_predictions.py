@@ -161,3 +161,13 @@ def test_storing_many_predictions_takes_a_constant_number_of_queries(project, cl
         # Inserts go in batches (SQLite's batches are small); every other query is the same for 1 or 600.
         counts.append(sum(not q["sql"].startswith("INSERT") for q in queries.captured_queries))
     assert counts[1] <= counts[0]
+
+
+def test_ids_past_64_bits_are_missing_ones_not_server_errors(project, classes, image, reviewer, client_for):
+    api = client_for(reviewer)
+    huge = 2**64
+    response = api.post(_url(project), {"model": MODEL, "predictions": [{**_box(image, classes[0]), "image": huge}]},
+                        format="json")
+    assert response.status_code == 400 and response.json()["errors"][0]["field"] == "predictions[0].image"
+    assert api.get(_url(project) + f"?image={huge}").json()["results"] == []
+    assert api.get(_url(project) + f"?model_version={huge}").status_code == 200

@@ -2,6 +2,7 @@
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.files import File
 from django.http import StreamingHttpResponse
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers as drf
@@ -11,6 +12,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from .apis import ProjectScoped
+from .coco.bundle import BundleError, bundle_json_copy, is_zip
 from .models import Annotation
 from .permissions import MANAGE
 from .serializers import JobSerializer
@@ -78,7 +80,7 @@ class CocoExport(ProjectScoped, APIView):
 
 
 class CocoImportSerializer(drf.Serializer):
-    file = drf.FileField(help_text="A COCO instances JSON file.")
+    file = drf.FileField(help_text="A COCO instances JSON file, or our own COCO zip export (JSON and images) as it is.")
     images = drf.FileField(required=False, help_text="Optional zip of the images, matched by file_name.")
 
 
@@ -100,6 +102,15 @@ class CocoImport(ProjectScoped, APIView):
         data = CocoImportSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         coco_file, images = data.validated_data["file"], data.validated_data.get("images")
+        if is_zip(coco_file):
+            # Our own zip export as it downloads: its JSON is the COCO file, the archive the images.
+            if images is not None:
+                raise ValidationError({"images": "The file is already a zip with its images; send it alone."})
+            try:
+                coco_file, images = File(bundle_json_copy(coco_file, max_bytes=settings.COCO_IMPORT_MAX_BYTES),
+                                         name="coco.json"), coco_file
+            except BundleError as exc:
+                raise ValidationError({"file": exc.detail}) from None
         if coco_file.size > settings.COCO_IMPORT_MAX_BYTES:
             raise ValidationError({"file": f"The file has {coco_file.size} bytes; the limit is {settings.COCO_IMPORT_MAX_BYTES}."})
         if images is not None or coco_file.size > settings.COCO_IMPORT_SYNC_MAX_BYTES:

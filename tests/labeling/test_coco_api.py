@@ -204,6 +204,33 @@ def test_large_exports_and_imports_run_as_jobs(celery_worker_process, labelled, 
     other = client_for(manager).get(f"/api/jobs/{job['id']}/")
     assert other.status_code == 200
 
+    # The zip export exactly as it downloads, sent alone, brings back the images and every label.
+    again = project_create(user=manager, name="From our own zip", kinds=["tag", "box", "polygon", "mask"],
+                           multilabel=True)
+    response = api.post(f"/api/projects/{again.pk}/import/coco/",
+                        {"file": SimpleUploadedFile("export.zip", archive.fp.getvalue())}, format="multipart")
+    assert response.status_code == 202, response.json()
+    job = wait_job(api, response.json()["id"])
+    assert job["state"] == "succeeded", job
+    assert sorted(again.images.values_list("file_name", flat=True)) == ["a.png", "b.png"]
+    assert Annotation.objects.filter(image__project=again).count() == 4
+
+
+def test_a_zip_without_its_coco_json_is_refused_by_name(manager, client_for):
+    project = project_create(user=manager, name="Zips", kinds=["box"])
+    api = client_for(manager)
+    send = lambda data: api.post(f"/api/projects/{project.pk}/import/coco/", data, format="multipart")  # noqa: E731
+    bare = io.BytesIO()
+    with zipfile.ZipFile(bare, "w") as out:
+        out.writestr("images/a.png", b"not really")
+    refused = send({"file": SimpleUploadedFile("x.zip", bare.getvalue())})
+    assert refused.status_code == 400
+    assert refused.json()["errors"][0]["field"] == "file" and "no COCO JSON" in refused.json()["errors"][0]["detail"]
+    both = send({"file": SimpleUploadedFile("x.zip", bare.getvalue()),
+                 "images": SimpleUploadedFile("y.zip", bare.getvalue())})
+    assert both.status_code == 400 and both.json()["errors"][0]["field"] == "images"
+    assert not project.jobs.exists()
+
 
 def test_jobs_are_invisible_to_outsiders(labelled, manager, outsider, client_for):
     job = Job.objects.create(project=labelled, kind="coco_export")

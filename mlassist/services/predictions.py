@@ -13,7 +13,12 @@ Every prediction goes through the same annotation rules as every other label
 request is stored whole or not at all (one transaction; rows go in by COPY on PostgreSQL). Like the built-in proposals, nothing
 is proposed where a person already settled that kind on the image, on finished images, or as a
 tag a person rejected there: those are counted as skipped, not refused, so a model that
-predicts for every image can push blindly.
+predicts for every image can push blindly. The built-in heads' refresh (``proposals_refresh``)
+replaces every model proposal of a kind on the images it proposes for, external ones included:
+a project uses its own trained heads or an external model for a kind, and the newer wins.
+
+Not handled here (``services/training.py``): promoting an external version must be refused, as
+it has no artifact for ``proposals_refresh`` to load.
 """
 
 from __future__ import annotations

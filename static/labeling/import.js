@@ -48,11 +48,16 @@ drop.addEventListener("dragleave", () => drop.classList.remove("over"));
 drop.addEventListener("drop", (e) => {
   e.preventDefault();
   drop.classList.remove("over");
-  for (const file of e.dataTransfer.files) {
+  const files = [...e.dataTransfer.files];
+  const isJson = (file) => /\.json$/i.test(file.name) || file.type === "application/json";
+  const isZip = (file) => /\.zip$/i.test(file.name) || file.type.includes("zip");
+  // A zip dropped without a JSON is our own export (COCO and images in one): it is the file itself.
+  const alone = !files.some(isJson);
+  for (const file of files) {
     const box = new DataTransfer();
     box.items.add(file);
-    if (/\.json$/i.test(file.name) || file.type === "application/json") cocoFile.files = box.files;
-    else if (/\.zip$/i.test(file.name) || file.type.includes("zip")) cocoImages.files = box.files;
+    if (isJson(file) || (alone && isZip(file))) cocoFile.files = box.files;
+    else if (isZip(file)) cocoImages.files = box.files;
   }
   cocoStatus.textContent = [cocoFile.files[0]?.name, cocoImages.files[0]?.name].filter(Boolean).join(" + ");
 });
@@ -60,7 +65,7 @@ drop.addEventListener("drop", (e) => {
 cocoForm.addEventListener("submit", async (event) => {
   event.preventDefault();
   cocoErrors.replaceChildren();
-  if (!cocoFile.files.length) { cocoStatus.textContent = "Choose the COCO JSON file first."; return; }
+  if (!cocoFile.files.length) { cocoStatus.textContent = "Choose the COCO JSON file (or our export zip) first."; return; }
   const body = new FormData();
   body.append("file", cocoFile.files[0]);
   if (cocoImages.files.length) body.append("images", cocoImages.files[0]);

@@ -239,3 +239,23 @@ def test_import_with_an_images_zip_runs_as_a_job_with_its_bar_then_its_counts(si
     expect(page.locator("#coco-status")).to_have_text("Imported 1 annotation on 1 image; new classes: cat.", timeout=60_000)
     assert Image.objects.get(project=project).file_name == "a.png"
     assert Annotation.objects.get(image__project=project).kind == "box"
+
+
+def test_our_own_export_zip_goes_back_in_alone_as_downloaded(signed_in, live_server, tmp_path, celery_worker_process):
+    page, user = signed_in
+    project = project_of(user)
+    bundle = tmp_path / "export.zip"
+    with zipfile.ZipFile(bundle, "w") as zf:
+        zf.writestr("annotations/instances_default.json", json.dumps({
+            "images": [{"id": 1, "file_name": "a.png", "width": 100, "height": 80}],
+            "categories": [{"id": 1, "name": "cat"}],
+            "annotations": [{"id": 1, "image_id": 1, "category_id": 1, "bbox": [1, 2, 10, 10], "area": 100,
+                             "iscrowd": 0}],
+        }))
+        zf.writestr("images/a.png", image_bytes(100, 80))
+    page.goto(f"{live_server.url}/projects/{project.pk}/import/")
+    page.set_input_files("#coco-file", str(bundle))
+    page.click("#coco-form button[type=submit]")
+    expect(page.locator("#coco-status")).to_have_text("Imported 1 annotation on 1 image; new classes: cat.", timeout=60_000)
+    assert Image.objects.get(project=project).file_name == "a.png"
+    assert Annotation.objects.get(image__project=project).kind == "box"

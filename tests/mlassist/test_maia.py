@@ -90,6 +90,10 @@ def test_box_projects_get_boxes(scenes, reviewer, client_for, project):
     maia_job(job_id=response.json()["run"]["id"])
     kinds = set(maia_proposals(project=project).values_list("kind", flat=True))
     assert kinds == {"box"}
+    # The review grid lists them like any proposal, under the class "object".
+    cls = project.label_classes.get(name="object")
+    grid = client_for(reviewer).get(f"/api/projects/{project.pk}/review/annotations/?label_class={cls.pk}").json()
+    assert grid["count"] == maia_proposals(project=project).count() > 0
 
 
 def test_who_may_start_and_what_is_refused(project, scenes, annotator, reviewer, client_for):

@@ -143,10 +143,12 @@ def proposals_refresh(*, project: Project, image_ids=None, progress=None) -> int
                 continue
             spatial, _ = stack_spatial(blobs[i] for i, _, _ in part)
             sizes = np.array([[w, h] for _, w, h in part])
+            cap = int((version.metrics or {}).get("max_per_image", 100))  # sorted by score: the best are kept
             if head == "detector":
-                found = predict.predict_boxes(model, spatial, sizes, len(version.class_ids), threshold=threshold)
+                found = predict.predict_boxes(model, spatial, sizes, len(version.class_ids), threshold=threshold,
+                                              max_per_image=cap)
             else:
-                found = predict.predict_masks(model, spatial, sizes, threshold=threshold)
+                found = [items[:cap] for items in predict.predict_masks(model, spatial, sizes, threshold=threshold)]
             for (image_id, w, h), items in zip(part, found, strict=True):
                 if image_id not in margins:
                     # Without a classifier: how far the best detection is from a coin toss (none: unsure).

@@ -219,6 +219,10 @@ def _train_head(run, project, kind, cfg, start, width) -> str:
                          val_indices=val_indices, progress=progress,
                          init_from=serving_model if WARM_START else None)
     result.metrics["n_labelled_images"] = len(image_ids)
+    if head != "classifier":
+        # Proposals per image at most twice the most objects a person drew on one: more is a flood of
+        # weak shapes that each cost a rejection (the review grid's box rounds cost more than drawing).
+        result.metrics["max_per_image"] = max(2, 2 * max(len(t[1]) for t in targets))
     version = _save_version(run, project, head, cfg, labels, image_ids, result)
     if serving_model is None or not shared:
         model_version_promote(version=version)

@@ -78,3 +78,9 @@ def test_box_heads_warm_start_from_the_serving_version_and_choose_their_threshol
     served = ModelVersion.objects.get(project=project, kind="detector", in_service=True)
     assert set(proposed(project).values_list("image_id", flat=True)) <= {i.pk for i in images[20:]}
     assert all(p.score >= served.metrics["threshold"] for p in proposed(project))
+    # One object a picture was drawn: at most two proposals a picture, the best ones.
+    assert served.metrics["max_per_image"] == 2
+    per_image = {}
+    for p in proposed(project):
+        per_image[p.image_id] = per_image.get(p.image_id, 0) + 1
+    assert max(per_image.values(), default=0) <= 2

@@ -4,6 +4,7 @@ from urllib.parse import urlencode
 
 from django.core.exceptions import ValidationError
 
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework import status
@@ -23,7 +24,8 @@ class Predictions(ProjectScoped, APIView):
     project_actions = {"GET": VIEW, "POST": REVIEW}
 
     @extend_schema(parameters=[OpenApiParameter(p, str) for p in
-                               ("cursor", "page_size", "model_version", "state", "kind", "image")])
+                               ("cursor", "page_size", "model_version", "state", "kind", "image")],
+                   responses={200: OpenApiTypes.OBJECT})
     def get(self, request, project_id):
         page = prediction_page(project=self.project, params=request.query_params)
         nxt = None
@@ -41,7 +43,7 @@ class Predictions(ProjectScoped, APIView):
             "geometry": serializers.JSONField(required=False), "score": serializers.FloatField(min_value=0, max_value=1),
         })),
         "replace": serializers.BooleanField(required=False, default=False),
-    }))
+    }), responses={201: OpenApiTypes.OBJECT})
     def post(self, request, project_id):
         body = request.data if isinstance(request.data, dict) else {}
         replace = body.get("replace", False)

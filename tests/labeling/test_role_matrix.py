@@ -144,6 +144,8 @@ API = [
     ("api-predictions", "post", "/api/projects/{p}/predictions/", "predictions"),
     ("api-maia", "get", "/api/projects/{p}/maia/", None),
     ("api-maia", "post", "/api/projects/{p}/maia/", "maia"),
+    ("api-training-readiness", "get", "/api/projects/{p}/training-readiness/", None),
+    ("api-model-events", "get", "/api/projects/{p}/model-events/", None),
 ]
 PAGES = [
     ("project-detail", "get", "/projects/{p}/", None),

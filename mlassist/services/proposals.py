@@ -168,8 +168,12 @@ def proposals_refresh(*, project: Project, image_ids=None, progress=None) -> int
                 replaced = {kind: [i for i in ids if i not in busy] for kind, ids in replaced.items()}
                 margins = {i: m for i, m in margins.items() if i not in busy}
             for kind, ids in replaced.items():
+                # Only our own heads' earlier proposals: MAIA's (no version) and an external model's
+                # (bulk predictions) are other sources, replaced only by themselves.
                 Annotation.objects.filter(image_id__in=ids, kind=kind, origin=Annotation.Origin.MODEL,
-                                          state=Annotation.State.PROPOSED).delete()
+                                          state=Annotation.State.PROPOSED, model_version__isnull=False).exclude(
+                    model_version__in=ModelVersion.objects.filter(project=project, metrics__source="external")
+                ).delete()
             Annotation.objects.bulk_create(rows, batch_size=2000)
             ImageUncertainty.objects.filter(image_id__in=list(margins)).delete()
             ImageUncertainty.objects.bulk_create(

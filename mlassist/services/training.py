@@ -313,6 +313,10 @@ def _plain(metrics: dict) -> dict:
 @transaction.atomic
 def model_version_promote(*, version: ModelVersion) -> ModelVersion:
     """Put ``version`` in service (also how a user rolls back to an older one)."""
+    if version.metrics.get("source") == "external":
+        raise ValidationError({"version": (
+            f"Version {version.number} holds an external model's pushed predictions; it has no file to serve from."
+        )})
     if version.metrics.get("files_removed"):
         raise ValidationError({"version": (
             f"Version {version.number}'s file was removed by the retention policy (only the newest "

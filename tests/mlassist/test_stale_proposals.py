@@ -80,3 +80,25 @@ def test_an_image_someone_has_open_keeps_its_proposals_through_a_retrain(tag_pro
     r = api.patch(f"/api/annotations/{before.pk}/", {"state": "accepted", "version": before.version}, format="json")
     assert r.status_code == 200, r.content
     assert proposed(project).exclude(image_id=opened).count() == len(images) - 11
+
+
+def test_a_retrain_leaves_other_sources_proposals_alone(tag_project, classes, manager, client_for):
+    """MAIA's proposals (no version) and an external model's pushed predictions are not our heads' to replace."""
+    from mlassist.models import ModelVersion
+
+    project, images, truth = tag_project
+    target = images[20]
+    external = ModelVersion.objects.create(project=project, kind="classifier", number=99,
+                                           metrics={"source": "external", "name": "partner", "version": "1"})
+    common = dict(image=target, kind="tag", origin="model", state="proposed", score=0.9)
+    theirs = Annotation.objects.create(label_class=classes[0], model_version=external, **common)
+    maia = Annotation.objects.create(label_class=classes[1], model_version=None, **common)
+
+    train(project)
+
+    assert set(Annotation.objects.filter(pk__in=[theirs.pk, maia.pk]).values_list("pk", flat=True)) == {theirs.pk, maia.pk}
+    ours = proposed(project, image=target).exclude(pk__in=[theirs.pk, maia.pk])
+    assert ours.count() == 1 and ours.get().model_version.metrics.get("source") != "external"
+    # An external model's version is not something to put in service.
+    answer = client_for(manager).post(f"/api/projects/{project.pk}/model-versions/{external.pk}/promote/")
+    assert answer.status_code == 400 and "external" in answer.json()["errors"][0]["detail"]

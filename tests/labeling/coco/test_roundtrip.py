@@ -87,7 +87,8 @@ def test_datumaro_imports_every_export_without_warnings(export, tmp_path, caplog
         warnings.simplefilter("error")
         dataset = Dataset.import_from(str(tmp_path), "coco_instances")
         items = {item.attributes["id"]: item for item in dataset}
-    assert [r.message for r in caplog.records if r.levelno >= logging.WARNING] == []
+    # datumaro's own records only: a live server left by an earlier browser test may still log its requests.
+    assert [r.message for r in caplog.records if r.levelno >= logging.WARNING and not r.name.startswith("django")] == []
     assert [c.name for c in dataset.categories()[AnnotationType.label]] == ["cat", "dog", "outdoor"]
     assert items[2].media.size == (48, 64)
     ann_ids = {a.id for item in items.values() for a in item.annotations}

@@ -26,6 +26,7 @@ from labeling.services.images import image_upload
 from labeling.services.leases import crash_reason
 from labeling.services.projects import label_class_create, project_create
 from mlassist.services.training import training_request
+from .waiting import wait
 
 pytestmark = [pytest.mark.worker, pytest.mark.slow]
 
@@ -33,15 +34,6 @@ LEASE = {"JOB_LEASE_SECONDS": "10", "JOB_HEARTBEAT_SECONDS": "2", "JOB_SWEEP_SEC
          "JOB_REDISPATCH_SECONDS": "15"}
 ENDED = ["succeeded", "failed"]
 
-
-def wait(predicate, timeout, what):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
 
 
 def picture(seed, size=96):

@@ -20,6 +20,7 @@ from mlassist.services.training import model_version_promote, training_request
 
 from ..factories import MembershipFactory
 from ..labeling.camera.frames import face_frame, jpeg, noisy
+from ..waiting import wait
 
 pytestmark = pytest.mark.browser
 
@@ -178,15 +179,6 @@ def test_a_plain_http_address_says_to_use_https_or_localhost(camera, live_server
             f"The camera only works on a secure page, and {base} is not one. Open this site over HTTPS, or as "
             "http://localhost")
 
-
-def wait(predicate, timeout, what):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def coloured(colour, seed):

@@ -2,7 +2,6 @@
 
 import io
 import os
-import time
 
 import numpy as np
 import PIL.Image
@@ -13,6 +12,7 @@ from labeling.models import Annotation
 from labeling.services.images import image_upload
 from labeling.services.projects import label_class_create, project_create
 from mlassist.models import ModelVersion, TrainingRun
+from ..waiting import wait
 
 pytestmark = [pytest.mark.worker, pytest.mark.slow]
 
@@ -27,15 +27,6 @@ def picture(colour, seed, size=96):
     PIL.Image.fromarray(pixels).save(out, "PNG")
     return out.getvalue(), [float(x), float(y), 32.0, 32.0]
 
-
-def wait(predicate, timeout, what):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 @pytest.fixture

@@ -119,5 +119,8 @@ class CocoImport(ProjectScoped, APIView):
         try:
             result = coco_services.coco_import(project=self.project, user=request.user, coco_file=coco_file)
         except coco_services.CocoImportError as exc:
-            raise ValidationError({exc.path: exc.detail}) from None
+            problems: dict[str, list[str]] = {}
+            for path, detail in exc.problems:
+                problems.setdefault(path, []).append(detail)
+            raise ValidationError(problems) from None
         return Response(result, status=status.HTTP_201_CREATED)

@@ -37,6 +37,7 @@ from .rows import CategoryRow, ImageRow, ParsedAnnotation, ParsedCoco
 from .shapes import compressed_rle_total, polygons_to_rle, uncompressed_to_rle
 
 _SECTIONS = ("categories", "images", "annotations")
+MAX_PROBLEMS = 50  # refused elements named in one answer; past that the file is refused at once
 
 
 # --- small typed readers: each raises with the path of the value it was given -------------
@@ -269,6 +270,23 @@ def _parse(fp: BinaryIO, *, max_bytes: int, max_depth: int, max_points: int) -> 
     Raises:
         CocoFormatError: the first problem found, with the path of the element.
     """
+    # Every refused element is named (up to MAX_PROBLEMS), not only the first: the file is still
+    # refused whole, but one round of fixes can then cover them all.
+    problems: list[tuple[str, str]] = []
+
+    def refused(exc: CocoFormatError) -> None:
+        problems.extend(exc.problems)
+        if len(problems) >= MAX_PROBLEMS:
+            raise CocoFormatError.of(problems[:MAX_PROBLEMS])
+
+    def guarded(handler):
+        def run(obj, path):
+            try:
+                handler(obj, path)
+            except CocoFormatError as exc:
+                refused(exc)
+        return run
+
     categories: list[CategoryRow] = []
     images: list[ImageRow] = []
     pending: list[tuple] = []
@@ -304,27 +322,33 @@ def _parse(fp: BinaryIO, *, max_bytes: int, max_depth: int, max_points: int) -> 
         ann_ids.add(ann[0])
         pending.append(ann)
 
-    handlers = {"categories": on_category, "images": on_image, "annotations": on_annotation}
+    handlers = {"categories": guarded(on_category), "images": guarded(on_image), "annotations": guarded(on_annotation)}
     seen: dict[str, bool] = {}
     info = read_document(fp, handlers=handlers, seen=seen, max_bytes=max_bytes, max_depth=max_depth)
     for key in _SECTIONS:
         if key not in seen:
-            raise CocoFormatError(key, "is required")
+            refused(CocoFormatError(key, "is required"))
 
     names = set(cat_ids.values())
     for i, img in enumerate(images):
         for k, tag in enumerate(img.tags):
             if tag not in names:
-                raise CocoFormatError(f"images[{i}].attributes.tags[{k}]", f"{tag!r} is not a category name")
+                refused(CocoFormatError(f"images[{i}].attributes.tags[{k}]", f"{tag!r} is not a category name"))
 
     annotations = []
     for i, (ann_id, image_id, category_id, kind, payload, crowd, score) in enumerate(pending):
         path = f"annotations[{i}]"
         img = image_index.get(image_id)
-        if img is None:
-            raise CocoFormatError(f"{path}.image_id", f"no image has id {image_id}")
-        if category_id not in cat_ids:
-            raise CocoFormatError(f"{path}.category_id", f"no category has id {category_id}")
-        kind, geometry, outline = _geometry(kind, payload, img, path, max_points)
+        try:
+            if img is None:
+                raise CocoFormatError(f"{path}.image_id", f"no image has id {image_id}")
+            if category_id not in cat_ids:
+                raise CocoFormatError(f"{path}.category_id", f"no category has id {category_id}")
+            kind, geometry, outline = _geometry(kind, payload, img, path, max_points)
+        except CocoFormatError as exc:
+            refused(exc)
+            continue
         annotations.append(ParsedAnnotation(ann_id, image_id, category_id, kind, geometry, crowd, score, outline))
+    if problems:
+        raise CocoFormatError.of(problems)
     return ParsedCoco(info=info, categories=categories, images=images, annotations=annotations)

@@ -20,10 +20,17 @@ _RESCAN_LIMIT = 64 << 20  # re-read at most this much with the slow lexer to loc
 class CocoFormatError(ValueError):
     """A refused COCO file; ``path`` names the element (``$`` is the whole document)."""
 
-    def __init__(self, path: str, detail: str):
-        super().__init__(f"{path}: {detail}")
+    def __init__(self, path: str, detail: str, problems: list[tuple[str, str]] | None = None):
+        self.problems = problems or [(path, detail)]
+        more = len(self.problems) - 1
+        super().__init__(f"{path}: {detail}" + (f" (and {more} more refused element{'s' * (more > 1)})" if more else ""))
         self.path = path
         self.detail = detail
+
+    @classmethod
+    def of(cls, problems: list[tuple[str, str]]) -> "CocoFormatError":
+        """One error for every refused element found (the first names ``path`` and ``detail``)."""
+        return cls(problems[0][0], problems[0][1], problems)
 
 
 class _Limited:

@@ -196,8 +196,14 @@ def _write_zip(out, project, states, mask_format, image_ids, job_id, total) -> N
 
 
 class CocoImportError(ValueError):
-    def __init__(self, path: str, detail: str):
-        super().__init__(f"{path}: {detail}")
+    """A refused import; ``problems`` lists every refused element found, ``path``/``detail`` the first.
+
+    Its text (what a failed job shows) names each of them, one a line.
+    """
+
+    def __init__(self, path: str, detail: str, problems: list[tuple[str, str]] | None = None):
+        self.problems = problems or [(path, detail)]
+        super().__init__("\n".join(f"{p}: {d}" for p, d in self.problems))
         self.path = path
         self.detail = detail
 
@@ -214,7 +220,7 @@ def coco_import(*, project: Project, user, coco_file, images_zip=None, job_id=No
             max_points=settings.POLYGON_MAX_POINTS,
         )
     except CocoFormatError as exc:
-        raise CocoImportError(exc.path, exc.detail) from None
+        raise CocoImportError(exc.path, exc.detail, exc.problems) from None
     if job_id:
         job_progress(job_id=job_id, progress=0.3, detail="File read; storing")
     stored_files: list[str] = []

@@ -257,3 +257,25 @@ def test_management_commands_round_trip(labelled, manager, tmp_path):
     out.write_text(json.dumps(doc))
     with pytest.raises(CommandError, match=r"annotations\[0\]\.bbox"):
         call_command("import_coco", str(copy.pk), str(out))
+
+
+def test_every_refused_element_is_named_not_only_the_first(manager, client_for):
+    project = project_create(user=manager, name="Many faults", kinds=["box"])
+    image_upload(project=project, user=manager, files=[upload("a.png", width=100, height=80)])
+    doc = {
+        "images": [{"id": 1, "file_name": "a.png", "width": 100, "height": 80}, {"id": 1, "file_name": "b.png"}],
+        "categories": [{"id": 1, "name": "x"}],
+        "annotations": [
+            {"id": 1, "image_id": 1, "category_id": 1, "bbox": [1, 1, 2, 2], "area": 4, "iscrowd": 0},
+            {"id": 2, "image_id": 1, "category_id": 7, "bbox": [1, 1, 2, 2], "area": 4, "iscrowd": 0},
+            {"id": 3, "image_id": 1, "category_id": 1, "bbox": [90, 1, 20, 2], "area": 40, "iscrowd": 0},
+        ],
+    }
+    answer = client_for(manager).post(f"/api/projects/{project.pk}/import/coco/",
+                                      {"file": SimpleUploadedFile("c.json", json.dumps(doc).encode())},
+                                      format="multipart")
+    assert answer.status_code == 400
+    fields = [e["field"] for e in answer.json()["errors"]]
+    assert fields[0].startswith("images[1]")
+    assert "annotations[1].category_id" in fields and any(f.startswith("annotations[2]") for f in fields)
+    assert not Annotation.objects.exists() and not LabelClass.objects.exists()

@@ -26,7 +26,10 @@ class UploadResult:
     errors: list[dict] = field(default_factory=list)
 
     def refuse(self, exc: UploadRefused) -> None:
-        self.errors.append({"file": exc.file, "detail": exc.detail})
+        error = {"file": exc.file, "detail": exc.detail}
+        if getattr(exc, "image_id", None):  # a duplicate: the image that already holds this content
+            error["image"] = exc.image_id
+        self.errors.append(error)
 
 
 def image_upload(*, project: Project, user, files) -> UploadResult:

@@ -204,15 +204,24 @@ def live_frame_store(
             raise ValidationError({"model_version": f"Version {version.number}'s classes were all deleted."})
     name = f"live-v{version.number}-{int(time.time() * 1000)}.jpg"
     upload = image_upload(project=project, user=user, files=[SimpleUploadedFile(name, frame)])
-    if not upload.created:
-        raise ValidationError({"frame": upload.errors[0]["detail"] if upload.errors else "The frame was not stored."})
-    image = upload.created[0]
+    if upload.created:
+        image, new = upload.created[0], True
+    else:
+        same = upload.errors[0].get("image") if upload.errors else None
+        if label_class is None or same is None:
+            raise ValidationError({"frame": upload.errors[0]["detail"] if upload.errors else "The frame was not stored."})
+        # Correct on a picture the project already holds (typically the frame just kept, when the
+        # camera had not moved): the person's class is for that picture, so it goes on it.
+        image, new = Image.objects.get(pk=same, project=project), False
+        if image.annotations.filter(kind="tag", state=Annotation.State.ACCEPTED, label_class=label_class).exists():
+            return image
     try:
         annotation_create_many(image=image, user=user, items=items)
     except (ValidationError, Image.DoesNotExist):
-        try:
-            image_delete(image=image)
-        except Image.DoesNotExist:
-            pass
+        if new:
+            try:
+                image_delete(image=image)
+            except Image.DoesNotExist:
+                pass
         raise
     return image

@@ -128,6 +128,27 @@ def test_correct_stores_the_frame_with_the_persons_class(served, annotator, clie
     assert (tag.label_class, tag.origin, tag.state, tag.created_by) == (red, "human", "accepted", annotator)
 
 
+def test_correct_right_after_keep_on_the_same_picture_tags_that_picture(served, annotator, client_for):
+    """A still camera sends the same JPEG twice: Correct then applies to the image Keep stored."""
+    project, red, blue, version = served
+    api = client_for(annotator)
+    same = frame(BLUE, 400)
+    kept = api.post(f"/api/projects/{project.pk}/live/frames/", {
+        "frame": SimpleUploadedFile("f.jpg", same), "model_version": version.pk}, format="multipart")
+    assert kept.status_code == 201, kept.content
+    corrected = api.post(f"/api/projects/{project.pk}/live/frames/", {
+        "frame": SimpleUploadedFile("f.jpg", same), "model_version": version.pk, "label_class": red.pk,
+    }, format="multipart")
+    assert corrected.status_code == 201, corrected.content
+    assert corrected.json()["image"] == kept.json()["image"]
+    image = Image.objects.get(pk=kept.json()["image"])
+    assert list(image.annotations.filter(origin="human").values_list("label_class", "state")) == [(red.pk, "accepted")]
+    # Keep on a picture already stored is still refused: its proposals are already there.
+    again = api.post(f"/api/projects/{project.pk}/live/frames/", {
+        "frame": SimpleUploadedFile("f.jpg", same), "model_version": version.pk}, format="multipart")
+    assert again.status_code == 400 and "Already in the project" in again.json()["errors"][0]["detail"]
+
+
 def test_refusals_name_what_is_wrong_and_store_nothing(served, annotator, client_for):
     project, red, blue, version = served
     api = client_for(annotator)

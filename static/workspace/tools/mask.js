@@ -5,6 +5,27 @@
 import { copyBitmap, emptyBitmap, grown, paintDisc, trimmed } from "../rle.js";
 import { snapshot } from "../store.js";
 
+// The end of a painting stroke, shared by every tool that paints a mask bitmap (brush, eraser,
+// superpixel brush): one undo step; an instance painted empty is deleted (or never saved).
+export function strokeCommit(ws, s) {
+  if (!s) return;
+  const ann = ws.store.get(s.cid), bitmap = trimmed(s.bitmap);
+  if (!bitmap.w) {
+    if (!s.before) { ws.store.remove(s.cid); ws.select([]); ws.request(); return; }
+    ws.activeMask = null;
+    ws.commit([{ cid: s.cid, before: s.before, after: null }]);
+    return;
+  }
+  ws.commit([{ cid: s.cid, before: s.before, after: { ...snapshot(ann), geometry: { bitmap } } }]);
+}
+
+// A stroke given up (Escape, tool change): the instance goes back to how it was before it.
+export function strokeCancel(ws, s) {
+  if (!s) return;
+  if (!s.before) ws.store.remove(s.cid); else ws.store.apply(s.cid, s.before);
+  ws.request();
+}
+
 export class MaskTool {
   constructor(ws, erase) { this.ws = ws; this.erase = erase; this.name = erase ? "eraser" : "brush"; this.stroke = null; this.hover = null; }
 
@@ -42,26 +63,15 @@ export class MaskTool {
   move(e, p) { this.hover = p; if (this.stroke) this.paint(p); else this.ws.request(); }
 
   up() {
-    const s = this.stroke, ws = this.ws;
+    const s = this.stroke;
     this.stroke = null;
-    if (!s) return;
-    const ann = ws.store.get(s.cid), bitmap = trimmed(s.bitmap);
-    if (!bitmap.w) {
-      if (!s.before) { ws.store.remove(s.cid); ws.select([]); ws.request(); return; }
-      ws.activeMask = null;
-      ws.commit([{ cid: s.cid, before: s.before, after: null }]);
-      return;
-    }
-    const after = { ...snapshot(ann), geometry: { bitmap } };
-    ws.commit([{ cid: s.cid, before: s.before, after }]);
+    strokeCommit(this.ws, s);
   }
 
   cancel() {
     const s = this.stroke;
     this.stroke = null;
-    if (!s) return;
-    if (!s.before) this.ws.store.remove(s.cid); else this.ws.store.apply(s.cid, s.before);
-    this.ws.request();
+    strokeCancel(this.ws, s);
   }
 
   drawOverlay(ctx, view) {

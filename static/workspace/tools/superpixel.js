@@ -4,8 +4,9 @@
 // the new region's superpixels on the next move.
 
 import { api } from "../../labeling/api.js";
-import { copyBitmap, emptyBitmap, grown, trimmed } from "../rle.js";
+import { copyBitmap, emptyBitmap, grown } from "../rle.js";
 import { snapshot } from "../store.js";
+import { strokeCancel, strokeCommit } from "./mask.js";
 
 export class SuperpixelTool {
   constructor(ws) {
@@ -96,25 +97,15 @@ export class SuperpixelTool {
   }
 
   up() {
-    const s = this.stroke, ws = this.ws;
+    const s = this.stroke;
     this.stroke = null;
-    if (!s) return;
-    const ann = ws.store.get(s.cid), bitmap = trimmed(s.bitmap);
-    if (!bitmap.w) {
-      if (!s.before) { ws.store.remove(s.cid); ws.select([]); ws.request(); return; }
-      ws.activeMask = null;
-      ws.commit([{ cid: s.cid, before: s.before, after: null }]);
-      return;
-    }
-    ws.commit([{ cid: s.cid, before: s.before, after: { ...snapshot(ann), geometry: { bitmap } } }]);
+    strokeCommit(this.ws, s);
   }
 
   cancel() {
     const s = this.stroke;
     this.stroke = null;
-    if (!s) return;
-    if (!s.before) this.ws.store.remove(s.cid); else this.ws.store.apply(s.cid, s.before);
-    this.ws.request();
+    strokeCancel(this.ws, s);
   }
 
   leave() { this.hover = null; this.hoverLabel = -1; this.ws.request(); }

@@ -29,18 +29,19 @@ def machine() -> str:
     return f"{os.cpu_count()} cores, {cpu}, Python {platform.python_version()}"
 
 
-def _fresh_postgres() -> str | None:
+def _fresh_postgres(url: str = PG_URL) -> str | None:
+    """Drop and create the benchmark database at ``url``; None (after saying so) when no server answers."""
     try:
         import psycopg2
 
-        name = PG_URL.rsplit("/", 1)[1]
-        conn = psycopg2.connect(PG_URL.rsplit("/", 1)[0] + "/postgres")
+        name = url.rsplit("/", 1)[1]
+        conn = psycopg2.connect(url.rsplit("/", 1)[0] + "/postgres")
         conn.autocommit = True
         with conn.cursor() as cur:
             cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
             cur.execute(f'CREATE DATABASE "{name}"')
         conn.close()
-        return PG_URL
+        return url
     except Exception as exc:  # no server here: fall back to SQLite and say so
         print(f"# PostgreSQL unavailable ({exc.__class__.__name__}); using SQLite")
         return None

@@ -34,6 +34,7 @@ PAGES = [
 ]
 
 # The model, team and statistics screens, with the data they show (bench/pages_model_team.py).
+from ._server import _fresh_postgres  # noqa: E402
 from .pages_model_team import PAGES as _MODEL_TEAM_PAGES  # noqa: E402
 from .pages_model_team import fill as _fill_model_team  # noqa: E402
 
@@ -41,20 +42,7 @@ PAGES += _MODEL_TEAM_PAGES
 
 
 def _database(var: Path) -> str:
-    try:
-        import psycopg2
-
-        name = PG_URL.rsplit("/", 1)[1]
-        conn = psycopg2.connect(PG_URL.rsplit("/", 1)[0] + "/postgres")
-        conn.autocommit = True
-        with conn.cursor() as cur:
-            cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            cur.execute(f'CREATE DATABASE "{name}"')
-        conn.close()
-        return PG_URL
-    except Exception as exc:  # no server here: SQLite, and say so
-        print(f"# PostgreSQL unavailable ({exc.__class__.__name__}); using SQLite")
-        return f"sqlite:///{var / 'pages.sqlite3'}"
+    return _fresh_postgres(PG_URL) or f"sqlite:///{var / 'pages.sqlite3'}"
 
 
 def _fill(n_images: int, n_annotations: int):

@@ -237,7 +237,11 @@ def test_live_labels_follow_the_clip_keep_and_correct_store_frames_and_a_new_ver
     page.keyboard.press(blue.hotkey)
     expect(stored).to_contain_text("tagged “blue”")
     corrected = Image.objects.get(pk=stored.get_attribute("data-image"))
-    assert list(corrected.annotations.values_list("label_class", "origin", "state")) == [(blue.pk, "human", "accepted")]
+    assert list(corrected.annotations.filter(origin="human").values_list("label_class", "origin", "state")) == [
+        (blue.pk, "human", "accepted")]
+    # A still frame is the picture just kept: it keeps its proposals and gains the tag; any other frame
+    # is stored with the person's tag alone.
+    assert corrected.annotations.count() == (3 if corrected.pk == kept.pk else 1)
 
     # A new version put in service is used from the next frame, without reloading the page.
     newer = ModelVersion.objects.create(project=project, kind="classifier", number=version.number + 1,

@@ -17,6 +17,7 @@ BENCHMARKS = [
     "bench.ml_features",
     "bench.ml_train",
     "bench.workspace_bench",
+    "bench.grid_cost",
     "bench.memory_worst",
     "bench.smart_tools",
     "bench.pages",

@@ -2,7 +2,19 @@
 
 from labeling.models import Project
 
-from .models import SuspiciousLabel
+from .models import ModelVersion, SuspiciousLabel
+
+
+def backbone_mismatch(version: ModelVersion, key: str | None = None) -> str:
+    """Why ``version`` cannot serve with the backbone configured now ("" when it can): its heads
+    read the features of the backbone they were trained on."""
+    from .services.features import backbone_config
+
+    key = key or backbone_config().key()
+    if not version.backbone_key or version.backbone_key == key or version.metrics.get("source") == "external":
+        return ""
+    return (f"Version {version.number} was trained on the features of backbone {version.backbone_key}, but the "
+            f"configured backbone is {key}: it cannot propose. Train again to get a version for this backbone.")
 
 
 def suspicious_label_rows(*, project: Project, limit: int = 100) -> list[dict]:

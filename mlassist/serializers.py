@@ -3,6 +3,7 @@ from rest_framework import serializers
 from labeling.serializers import AnnotationSerializer
 
 from .models import ModelVersion, SuspiciousLabel, TrainingRun
+from .selectors import backbone_mismatch
 
 
 class TrainingRunSerializer(serializers.ModelSerializer):
@@ -14,11 +15,19 @@ class TrainingRunSerializer(serializers.ModelSerializer):
 
 
 class ModelVersionSerializer(serializers.ModelSerializer):
+    serving_problem = serializers.SerializerMethodField(
+        help_text="Why this version cannot serve now (trained on another backbone than the configured one); "
+                  "empty when it can.")
+
     class Meta:
         model = ModelVersion
         fields = ["id", "kind", "number", "labels_used", "metrics", "class_ids", "in_service", "backbone_key",
-                  "created_at"]
+                  "serving_problem", "created_at"]
         read_only_fields = fields
+
+
+    def get_serving_problem(self, version) -> str:
+        return backbone_mismatch(version)
 
 
 class ProposeSerializer(serializers.Serializer):

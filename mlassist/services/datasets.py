@@ -1,5 +1,7 @@
 """Gather the accepted labels of a project as plain arrays for the heads (no TensorFlow here)."""
 
+import hashlib
+import json
 from collections import defaultdict
 from dataclasses import dataclass, field
 
@@ -21,6 +23,9 @@ class LabelSet:
     targets: list = field(default_factory=list)  # per image: class index / multi-hot / (boxes, classes) / (masks, classes)
     labels_used: int = 0
     problem: str = ""  # why this kind cannot be trained yet
+    # Digest of every accepted label (image, class, geometry) in order: two runs with the same digest
+    # on the same backbone would train the same head, so the second makes no new version.
+    fingerprint: str = ""
 
 
 def label_set(*, project, kind: str) -> LabelSet:
@@ -31,12 +36,15 @@ def label_set(*, project, kind: str) -> LabelSet:
         .values_list("image_id", "label_class_id", "geometry")
     )
     per_image = defaultdict(list)
+    digest = hashlib.sha256(f"{kind}:{project.multilabel}".encode())
     for image_id, class_id, geometry in rows.iterator(chunk_size=2000):
         per_image[image_id].append((class_id, geometry))
+        digest.update(json.dumps([image_id, class_id, geometry], sort_keys=True).encode())
     class_ids = sorted({c for items in per_image.values() for c, _ in items})
     index = {c: i for i, c in enumerate(class_ids)}
     image_ids = sorted(per_image)
-    labels = LabelSet(kind=kind, image_ids=image_ids, class_ids=class_ids, labels_used=sum(map(len, per_image.values())))
+    labels = LabelSet(kind=kind, image_ids=image_ids, class_ids=class_ids, labels_used=sum(map(len, per_image.values())),
+                      fingerprint=digest.hexdigest())
     if len(image_ids) < MIN_IMAGES:
         labels.problem = f"{len(image_ids)} images have accepted {kind} labels; training needs {MIN_IMAGES}."
     elif kind == "tag" and len(class_ids) < 2:

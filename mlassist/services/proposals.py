@@ -89,11 +89,14 @@ def proposals_refresh(*, project: Project, image_ids=None, progress=None) -> int
 
     with transaction.atomic():
         proposals_stale_remove(project=project, image_ids=image_ids)
+    cfg = backbone_config()
+    # A head reads the features of the backbone it was trained on: on another backbone's features it
+    # would propose nonsense (tags) or fail (boxes, masks). Such a version does not serve; the model
+    # page says so and offers a retrain (ModelVersionSerializer.serving_problem).
     serving = [v for v in ModelVersion.objects.filter(project=project, in_service=True)
-               if KIND_OF_HEAD[v.kind] in project.kinds]
+               if KIND_OF_HEAD[v.kind] in project.kinds and v.backbone_key == cfg.key()]
     if not serving:
         return 0
-    cfg = backbone_config()
     features_compute(project=project, cfg=cfg)
     loaded = {v.kind: (v, load_version_head(v)) for v in serving}
     # Per head, the open images that still want its kind.

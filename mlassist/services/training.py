@@ -19,6 +19,7 @@ from labeling.services import leases
 from labeling.services.leases import LeaseLost
 
 from ..models import ModelVersion, TrainingRun
+from ..selectors import backbone_mismatch
 from .datasets import HEAD_OF_KIND, label_set, tag_matrix
 from .features import backbone_config, features_compute, features_of
 
@@ -175,6 +176,12 @@ def _train_head(run, project, kind, cfg, start, width) -> str:
     head = HEAD_OF_KIND[kind]
     if labels.problem:
         return labels.problem
+    fingerprint = f"{cfg.key()}:{labels.fingerprint}"
+    latest = ModelVersion.objects.filter(project=project, kind=head).order_by("-number").first()
+    if latest is not None and latest.metrics.get("labels_fingerprint") == fingerprint:
+        # The same labels on the same backbone train the same head again: a new version would only
+        # bury the history under copies (and each copy would propose afresh).
+        return f"{head}: no label of this kind changed since v{latest.number}; no new version."
     blobs = features_of(image_ids=labels.image_ids, cfg=cfg)
     keep = [i for i, image_id in enumerate(labels.image_ids) if image_id in blobs]
     image_ids = [labels.image_ids[i] for i in keep]
@@ -219,6 +226,7 @@ def _train_head(run, project, kind, cfg, start, width) -> str:
                          val_indices=val_indices, progress=progress,
                          init_from=serving_model if WARM_START else None)
     result.metrics["n_labelled_images"] = len(image_ids)
+    result.metrics["labels_fingerprint"] = fingerprint
     if head != "classifier":
         # Proposals per image at most twice the most objects a person drew on one: more is a flood of
         # weak shapes that each cost a rejection (the review grid's box rounds cost more than drawing).
@@ -322,6 +330,9 @@ def model_version_promote(*, version: ModelVersion) -> ModelVersion:
             f"Version {version.number}'s file was removed by the retention policy (only the newest "
             f"{settings.KEEP_MODEL_VERSIONS} versions not in service keep theirs); it cannot serve again."
         )})
+    problem = backbone_mismatch(version)
+    if problem:
+        raise ValidationError({"version": problem})
     ModelVersion.objects.filter(project=version.project, kind=version.kind, in_service=True).exclude(
         pk=version.pk
     ).update(in_service=False)

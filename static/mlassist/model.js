@@ -84,7 +84,10 @@ function showVersions(versions) {
       tr.append(el("td", text));
     }
     const action = el("td");
-    if (canManage && !v.in_service && !v.metrics.files_removed) {
+    if (v.serving_problem) {
+      // Trained on another backbone: it cannot propose; a retrain ("Train now") makes one that can.
+      action.append(el("span", v.serving_problem, { class: "error", "data-role": "serving-problem" }));
+    } else if (canManage && !v.in_service && !v.metrics.files_removed) {
       const button = el("button", "Put in service", { type: "button", class: "secondary" });
       const error = el("span", null, { class: "field-error", role: "alert" });
       button.addEventListener("click", async () => {

@@ -29,3 +29,15 @@ def test_versions_curve_and_train_now(signed_in, live_server):
     page.click("#train-now")
     expect(page.locator("#train-status")).to_have_attribute("data-state", "queued")
     assert TrainingRun.objects.filter(project=project, state="queued").count() == 1
+
+
+def test_a_version_of_another_backbone_says_it_cannot_serve(signed_in, live_server):
+    page, user = signed_in
+    project = project_create(user=user, name="Moved backbone", kinds=["tag"])
+    ModelVersion.objects.create(project=project, kind="classifier", number=1, labels_used=20,
+                                backbone_key="mobilenet-old-backbone", metrics={"f1_macro": 0.8, "n_val": 4})
+    page.goto(f"{live_server.url}/projects/{project.pk}/model/")
+    row = page.locator("#versions tbody tr[data-version='1']")
+    expect(row.locator("[data-role=serving-problem]")).to_contain_text("Train again")
+    # No "Put in service" for it: the server would refuse, the page does not offer it.
+    expect(row.get_by_role("button", name="Put in service")).to_have_count(0)

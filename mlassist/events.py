@@ -86,6 +86,10 @@ def model_event_stream(*, project_id: int, since: str, wait: float = WAIT_MAX):
             if state["token"] != token:
                 token = state["token"]
                 yield f"id: {token}\nevent: model\ndata: {json.dumps(state)}\n\n"
+            else:
+                # A comment line each check: a page that went away makes this write fail, which ends
+                # the stream (and frees its waiter slot) within a second or two, not after WAIT_MAX.
+                yield ":\n\n"
             if time.monotonic() >= deadline:
                 return
             time.sleep(min(POLL_EVERY, max(0.0, deadline - time.monotonic())))

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import apis, apis_live, apis_maia, apis_predictions, views
+from . import apis, apis_effort, apis_live, apis_maia, apis_predictions, views
 
 api_urlpatterns = [
     path("projects/<int:project_id>/train/", apis.Train.as_view(), name="api-train"),
@@ -18,6 +18,7 @@ api_urlpatterns = [
     path("projects/<int:project_id>/model-events/", apis.ModelEvents.as_view(), name="api-model-events"),
     path("projects/<int:project_id>/predictions/", apis_predictions.Predictions.as_view(), name="api-predictions"),
     path("projects/<int:project_id>/maia/", apis_maia.Maia.as_view(), name="api-maia"),
+    path("projects/<int:project_id>/time-saved/", apis_effort.TimeSaved.as_view(), name="api-time-saved"),
 ]
 
 page_urlpatterns = [

@@ -146,6 +146,7 @@ API = [
     ("api-maia", "post", "/api/projects/{p}/maia/", "maia"),
     ("api-training-readiness", "get", "/api/projects/{p}/training-readiness/", None),
     ("api-model-events", "get", "/api/projects/{p}/model-events/", None),
+    ("api-time-saved", "get", "/api/projects/{p}/time-saved/", None),
 ]
 PAGES = [
     ("project-detail", "get", "/projects/{p}/", None),

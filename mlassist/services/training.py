@@ -178,7 +178,7 @@ def _train_head(run, project, kind, cfg, start, width) -> str:
         return labels.problem
     fingerprint = f"{cfg.key()}:{labels.fingerprint}"
     latest = ModelVersion.objects.filter(project=project, kind=head).order_by("-number").first()
-    if latest is not None and latest.metrics.get("labels_fingerprint") == fingerprint:
+    if latest is not None and latest.backbone_key == cfg.key() and latest.metrics.get("labels_fingerprint") == fingerprint:
         # The same labels on the same backbone train the same head again: a new version would only
         # bury the history under copies (and each copy would propose afresh).
         return f"{head}: no label of this kind changed since v{latest.number}; no new version."

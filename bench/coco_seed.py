@@ -16,6 +16,7 @@ def seed(*, project_id: int, n_annotations: int, n_images: int | None = None) ->
     """``n_images`` (default: one per 10 annotations) images, then the annotations on them."""
     from labeling.geometry import checked_geometry
     from labeling.models import Image, LabelClass
+    from labeling.rules import coco_fields
     from labeling.services.bulk_rows import AnnotationRowIn, annotations_insert
 
     from .coco_export import H, W, rows
@@ -38,7 +39,7 @@ def seed(*, project_id: int, n_annotations: int, n_images: int | None = None) ->
         buffer.seek(0)
         cursor.cursor.copy_expert(f"COPY {Image._meta.db_table} ({cols}) FROM STDIN WITH (FORMAT csv)", buffer)
         first = Image.objects.filter(project_id=project_id).order_by("id").values_list("id", flat=True).first()
-        outlines = {}
+        outlines, fields = {}, {}
 
         def rows_in():
             for a in annotations:
@@ -48,9 +49,15 @@ def seed(*, project_id: int, n_annotations: int, n_images: int | None = None) ->
                     if key not in outlines:
                         outlines[key] = checked_geometry("mask", a.geometry, width=W, height=H, path="geometry")[1]
                     outline = outlines[key]
+                if a.kind == "box":
+                    bbox, area = coco_fields(a.kind, a.geometry)
+                else:  # the rows reuse a few polygons and masks: their fields once each
+                    if id(a.geometry) not in fields:
+                        fields[id(a.geometry)] = coco_fields(a.kind, a.geometry)
+                    bbox, area = fields[id(a.geometry)]
                 yield AnnotationRowIn(image_id=first + a.image_id - 1, label_class_id=by_category[a.category_id],
                                       kind=a.kind, geometry=a.geometry, outline=outline, origin="human",
-                                      state="accepted")
+                                      state="accepted", coco_bbox=bbox, coco_area=area)
 
         annotations_insert(rows_in())
         cursor.execute(f"ANALYZE {Image._meta.db_table}")

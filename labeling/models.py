@@ -209,6 +209,11 @@ class Annotation(models.Model):
     # Masks: outline polygons and bbox traced once when saved, so crops and previews never decode
     # the full-image mask on a page view. Derived from geometry; never written by clients.
     outline = models.JSONField(null=True, blank=True)
+    # COCO's bbox [x, y, w, h] and area of the shape (labeling.rules.coco_fields), stored with the
+    # geometry so that an export writes each annotation's JSON in SQL. Null for tags, and for rows
+    # written before they existed or by hand: the export computes those itself.
+    coco_bbox = models.JSONField(null=True, blank=True)
+    coco_area = models.FloatField(null=True, blank=True)
     version = models.PositiveIntegerField(default=1)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"

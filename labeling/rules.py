@@ -13,6 +13,8 @@ Errors are ``RuleError(path, detail)``; the path names the element as the caller
 - Editing a proposal (its class or geometry) accepts it: ``state_after_change``.
 - Tags: one accepted tag per class and image; in a single-label project one accepted tag per
   image: ``tags_check``.
+- COCO's ``bbox`` and ``area`` of every shape, stored with it (``coco_fields``): an export of
+  a million annotations then reads them instead of rasterising each polygon and mask again.
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+from pycocotools import mask as mask_api
+
 from .geometry import RuleError, checked_geometry
 
 __all__ = [
@@ -28,6 +32,7 @@ __all__ = [
     "RuleError",
     "TagItem",
     "annotation_check",
+    "coco_fields",
     "origin_check",
     "state_after_change",
     "tags_check",
@@ -40,7 +45,7 @@ STATES = ("proposed", "accepted", "rejected")
 
 @dataclass(frozen=True, slots=True)
 class Checked:
-    """An annotation's fields after the rules: normalised, with the outline to store."""
+    """An annotation's fields after the rules: normalised, with the outline, COCO bbox and area to store."""
 
     kind: str
     geometry: dict
@@ -48,6 +53,8 @@ class Checked:
     origin: str
     state: str
     score: float | None
+    coco_bbox: list[float] | None = None
+    coco_area: float | None = None
 
 
 def _at(prefix: str, field: str) -> str:
@@ -83,7 +90,39 @@ def annotation_check(
         kind, {} if geometry is None and kind == "tag" else geometry, width=width, height=height,
         path=_at(prefix, "geometry"), max_points=max_points,
     )
-    return Checked(kind=kind, geometry=clean, outline=outline, origin=origin, state=state, score=score)
+    bbox, area = coco_fields(kind, clean)
+    return Checked(kind=kind, geometry=clean, outline=outline, origin=origin, state=state, score=score,
+                   coco_bbox=bbox, coco_area=area)
+
+
+def coco_fields(kind: str, geometry: dict) -> tuple[list[float] | None, float | None]:
+    """(bbox, area) that a COCO export writes for a checked shape; (None, None) for a tag.
+
+    Exactly what labeling.coco.export computes (pycocotools is the judge): a box's own
+    [x, y, w, h] and w * h; a polygon's tight box and the pixels pycocotools rasterises from
+    its ring; a mask's pixel count and pycocotools' tight box. Every write path stores them
+    with the geometry (Annotation.coco_bbox / coco_area), so the export on PostgreSQL can write
+    each annotation's JSON in SQL.
+    """
+    if kind == "box":
+        x, y, w, h = float(geometry["x"]), float(geometry["y"]), float(geometry["w"]), float(geometry["h"])
+        return [x, y, w, h], w * h
+    if kind == "polygon":
+        flat = [float(v) for point in geometry["points"] for v in point]
+        xs, ys = flat[0::2], flat[1::2]
+        x0, y0 = min(xs), min(ys)
+        # The canvas only needs to hold the points: a ring's pixels do not depend on it.
+        height, width = int(math.ceil(max(ys))) + 1, int(math.ceil(max(xs))) + 1
+        area = int(mask_api.area(mask_api.frPyObjects([flat], height, width)[0]))
+        return [x0, y0, max(xs) - x0, max(ys) - y0], float(area)
+    if kind == "mask":
+        rle = geometry["rle"]
+        height, width = rle["size"]
+        counts = rle["counts"]
+        coded = ({"size": [height, width], "counts": counts.encode("ascii")} if isinstance(counts, str)
+                 else mask_api.frPyObjects({"size": [height, width], "counts": counts}, height, width))
+        return [float(v) for v in mask_api.toBbox(coded)], float(mask_api.area(coded))
+    return None, None
 
 
 def origin_check(*, origin: str, state: str | None, score, prefix: str = "") -> tuple[str, str, float | None]:

@@ -124,6 +124,11 @@ def _mask_json(row: AnnotationRow, area: int, box: list[float], include_scores: 
     ) + _tail(row, include_scores)
 
 
+def annotations_json(rows: list[AnnotationRow], mask_format: str, include_scores: bool) -> str:
+    """Comma-joined JSON of any number of rows (tags left out): the pieces a caller mixes with its own."""
+    return ",".join(piece for piece in _annotation_chunks(rows, mask_format, include_scores) if piece)
+
+
 def _annotations_json(chunk: list[AnnotationRow], mask_format: str, include_scores: bool) -> str:
     """Serialise a chunk (at most RLE_BATCH rows) to comma-joined JSON, batching pycocotools calls."""
     masks = [r for r in chunk if r.kind == "mask"]
@@ -184,15 +189,18 @@ def coco_export_stream(
     info: dict,
     categories: Iterable[CategoryRow],
     images: Iterable[ImageRow],
-    annotations: Iterable[AnnotationRow],
+    annotations: Iterable[AnnotationRow] = (),
     mask_format: str = "rle",
     include_scores: bool = False,
     license: dict | None = None,
+    annotations_text: Iterable[str] | None = None,
 ) -> Iterator[bytes]:
     """Yield a COCO instances document as ASCII JSON chunks.
 
     Args:
         annotations: consumed lazily once, in order; tag rows are skipped.
+        annotations_text: instead of ``annotations``, their JSON already written (comma-joined
+            pieces, e.g. by the database: labeling.selectors_coco), passed through as they come.
         license: an optional ``{"id", "name", "url"}``; when given, ``licenses`` holds it and
             every image refers to it, otherwise ``licenses`` is empty.
     """
@@ -205,7 +213,10 @@ def coco_export_stream(
     yield b'],"images":['
     yield from _joined(_image_json(i, license_id) for i in images)
     yield b'],"annotations":['
-    yield from _joined(_annotation_chunks(annotations, mask_format, include_scores))
+    if annotations_text is not None:
+        yield from _joined(annotations_text)
+    else:
+        yield from _joined(_annotation_chunks(annotations, mask_format, include_scores))
     yield b"]}\n"
 
 

@@ -6,7 +6,7 @@ from django.utils import timezone
 
 from ..geometry import RuleError, checked_geometry
 from ..models import Annotation, AnnotationEvent, Image, LabelClass
-from ..rules import TagItem, annotation_check, state_after_change, tags_check
+from ..rules import TagItem, annotation_check, coco_fields, state_after_change, tags_check
 
 State = Annotation.State
 Origin = Annotation.Origin
@@ -68,6 +68,8 @@ def _build(image: Image, classes: dict[int, LabelClass], data: dict, user, prefi
         kind=checked.kind,
         geometry=checked.geometry,
         outline=checked.outline,
+        coco_bbox=checked.coco_bbox,
+        coco_area=checked.coco_area,
         iscrowd=bool(data.get("iscrowd", False)),
         origin=checked.origin,
         state=checked.state,
@@ -232,6 +234,7 @@ def annotation_update(*, annotation: Annotation, user, version: int, changes: di
                 current.geometry, current.outline = checked_geometry(
                     current.kind, changes["geometry"], width=image.width, height=image.height
                 )
+                current.coco_bbox, current.coco_area = coco_fields(current.kind, current.geometry)
             except RuleError as exc:
                 raise _invalid(exc) from None
         if "iscrowd" in changes:

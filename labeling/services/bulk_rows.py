@@ -38,10 +38,14 @@ class AnnotationRowIn:
     model_version_id: int | None = None
     iscrowd: bool = False
     created_by_id: int | None = None
+    # COCO's bbox and area from labeling.rules (Checked.coco_bbox / coco_area, or coco_fields).
+    coco_bbox: list[float] | None = None
+    coco_area: float | None = None
 
 
 COLUMNS = ("image_id", "label_class_id", "kind", "geometry", "iscrowd", "origin", "state", "score",
-           "model_version_id", "outline", "version", "created_by_id", "updated_by_id", "created_at", "updated_at")
+           "model_version_id", "outline", "version", "created_by_id", "updated_by_id", "created_at", "updated_at",
+           "coco_bbox", "coco_area")
 _BATCH = 20_000  # rows per COPY buffer: bounded memory for any count
 # After this many rows the planner's statistics are refreshed in the same transaction (ANALYZE counts
 # our own uncommitted rows): a table that grew from 500 to 100,000 rows by COPY otherwise still looks
@@ -89,7 +93,8 @@ def annotations_insert(rows: Iterable[AnnotationRowIn], *, return_ids: bool = Fa
         objects = [Annotation(
             image_id=r.image_id, label_class_id=r.label_class_id, kind=r.kind, geometry=r.geometry, outline=r.outline,
             origin=r.origin, state=r.state, score=r.score, model_version_id=r.model_version_id, iscrowd=r.iscrowd,
-            created_by_id=r.created_by_id, updated_by_id=r.created_by_id) for r in rows]
+            created_by_id=r.created_by_id, updated_by_id=r.created_by_id, coco_bbox=r.coco_bbox,
+            coco_area=r.coco_area) for r in rows]
         Annotation.objects.bulk_create(objects, batch_size=2000)
         return [a.pk for a in objects] if return_ids else len(objects)
     now = timezone.now().isoformat()
@@ -109,7 +114,7 @@ def annotations_insert(rows: Iterable[AnnotationRowIn], *, return_ids: bool = Fa
                 line = (r.image_id, r.label_class_id, r.kind, orjson.dumps(r.geometry).decode(),
                         "t" if r.iscrowd else "f", r.origin, r.state, _csv_value(r.score),
                         _csv_value(r.model_version_id), _json(r.outline), 1, _csv_value(r.created_by_id),
-                        _csv_value(r.created_by_id), now, now)
+                        _csv_value(r.created_by_id), now, now, _json(r.coco_bbox), _csv_value(r.coco_area))
                 yield (ids[count], *line) if return_ids else line
                 count += 1
 

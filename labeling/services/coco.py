@@ -19,8 +19,9 @@ from django.db.models.functions import Cast
 from ..coco.export import coco_export_stream, safe_entry_names, tags_csv_stream
 from ..coco.importer import CocoFormatError, coco_parse
 from ..coco.rows import AnnotationRow, CategoryRow, ImageRow
+from .. import selectors_coco
 from ..models import Annotation, Image, Project
-from ..rules import RuleError, TagItem, tags_check
+from ..rules import RuleError, TagItem, coco_fields, tags_check
 from .bulk_rows import AnnotationRowIn, annotations_insert, events_insert
 from .images import image_upload
 from .jobs import job_progress, job_succeed
@@ -83,11 +84,15 @@ def _annotations(project, image_ids, states, category_ids, file_names=None) -> I
 
 
 def coco_export_chunks(
-    *, project: Project, states=("accepted",), mask_format: str = "rle", image_ids=None, file_names=None
+    *, project: Project, states=("accepted",), mask_format: str = "rle", image_ids=None, file_names=None,
+    stream: bool = True,
 ) -> Iterator[bytes]:
     """The project as a COCO instances document, as a stream of byte chunks (never whole in memory).
 
     ``file_names``: image id -> the name to write (a zip's entries); only those images.
+    On PostgreSQL (RLE masks) the database writes each annotation's JSON (labeling.selectors_coco);
+    ``stream``: read it in a transaction of its own, the first rows leaving before the last are read
+    (an HTTP response); False for a job, whose progress writes must not wait for the export's commit.
     """
     category_ids = _category_ids(project)
     names = dict(project.label_classes.values_list("id", "name"))
@@ -99,13 +104,23 @@ def coco_export_chunks(
         "contributor": "Annotator",
         "states": list(states),
     }
+    include_scores = "proposed" in states
+    images = _images(project, image_ids, states, names, file_names)
+    if mask_format == "rle" and selectors_coco.supported():
+        only = list(file_names) if file_names is not None else (image_ids or None)
+        return coco_export_stream(
+            info=info, categories=categories, images=images, include_scores=include_scores,
+            annotations_text=selectors_coco.annotation_json_pieces(
+                project_id=project.pk, states=states, include_scores=include_scores, image_ids=only, stream=stream,
+            ),
+        )
     return coco_export_stream(
         info=info,
         categories=categories,
-        images=_images(project, image_ids, states, names, file_names),
+        images=images,
         annotations=_annotations(project, image_ids, states, category_ids, file_names),
         mask_format=mask_format,
-        include_scores="proposed" in states,
+        include_scores=include_scores,
     )
 
 
@@ -160,7 +175,8 @@ def _temp_dir() -> str:
 def _write_json(out, project, states, mask_format, image_ids, job_id, total, file_names=None) -> None:
     written = 0
     for chunk in coco_export_chunks(
-        project=project, states=states, mask_format=mask_format, image_ids=image_ids, file_names=file_names
+        project=project, states=states, mask_format=mask_format, image_ids=image_ids, file_names=file_names,
+        stream=False,
     ):
         out.write(chunk)
         written += chunk.count(b'"category_id"')
@@ -275,10 +291,12 @@ def _store_parsed(project, user, parsed, images_zip, stored_files) -> dict:
             raise CocoImportError(
                 f"annotations[{i}]", f"A {annotation.kind} annotation, but this project does not use {annotation.kind}s."
             )
+        bbox, area = coco_fields(annotation.kind, annotation.geometry)
         rows.append(AnnotationRowIn(
             image_id=image_map[annotation.image_id][0], label_class_id=class_map[annotation.category_id],
             kind=annotation.kind, geometry=annotation.geometry, outline=annotation.outline, iscrowd=annotation.iscrowd,
             origin=Annotation.Origin.HUMAN, state=Annotation.State.ACCEPTED, created_by_id=user_id,
+            coco_bbox=bbox, coco_area=area,
         ))
     tags = []
     for pk, image, i in image_map.values():

@@ -147,7 +147,8 @@ def predictions_store(*, project: Project, model, predictions, replace: bool = F
             continue
         built.append((HEAD_OF_KIND[kind], AnnotationRowIn(
             image_id=image_id, label_class_id=class_id, kind=checked.kind, geometry=checked.geometry,
-            outline=checked.outline, origin=checked.origin, state=checked.state, score=checked.score)))
+            outline=checked.outline, origin=checked.origin, state=checked.state, score=checked.score,
+            coco_bbox=checked.coco_bbox, coco_area=checked.coco_area)))
     if errors:
         _fail(errors)
 

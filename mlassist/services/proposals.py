@@ -240,7 +240,8 @@ def proposal_annotation(*, image_id: int, width: int, height: int, model_version
     checked = annotation_check(kind=kind, geometry=geometry, width=width, height=height, kinds=kinds,
                                origin=Annotation.Origin.MODEL, state=Annotation.State.PROPOSED, score=score)
     return Annotation(image_id=image_id, label_class_id=label_class_id, kind=checked.kind, geometry=checked.geometry,
-                      outline=checked.outline, origin=checked.origin, state=checked.state, score=checked.score,
+                      outline=checked.outline, coco_bbox=checked.coco_bbox, coco_area=checked.coco_area,
+                      origin=checked.origin, state=checked.state, score=checked.score,
                       model_version=model_version)
 
 def _box(bbox, width, height) -> dict | None:

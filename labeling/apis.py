@@ -191,7 +191,7 @@ class NextImage(ProjectScoped, APIView):
 
     @extend_schema(
         parameters=[OpenApiParameter("skip", str, description="Comma-separated image ids to pass over.")],
-        responses={200: serializers.ImageSerializer, 204: None},
+        responses={200: serializers.NextImageSerializer, 204: None},
     )
     def get(self, request, project_id):
         try:
@@ -202,7 +202,8 @@ class NextImage(ProjectScoped, APIView):
         image = image_services.image_claim_next(project=self.project, user=request.user, skip=skip)
         if image is None:
             return Response(status=status.HTTP_204_NO_CONTENT)
-        return Response(serializers.ImageSerializer(image).data)
+        reason = selectors.queue_reason(project=self.project, image=image, resumed=image.resumed)
+        return Response({**serializers.ImageSerializer(image).data, "reason": reason})
 
 
 class ProjectStats(ProjectScoped, APIView):

@@ -124,6 +124,35 @@ def job_list(*, project: Project) -> QuerySet[Job]:
     return project.jobs.defer("result", "params").order_by("-created_at")
 
 
+QUEUE_REASON = {
+    Project.QueueOrder.SEQUENTIAL: "Next in the queue's order (the order images came in).",
+    Project.QueueOrder.RANDOM: "Picked at random among the open images.",
+}
+HEAD_NAMES = {"classifier": "tags", "detector": "boxes", "segmenter": "masks"}
+
+
+def queue_reason(*, project: Project, image: Image, resumed: bool = False) -> dict:
+    """Why the queue handed ``image`` out: its order and, for the uncertainty order, the serving
+    model's margin on it (0: a coin toss) and that model's version. At most one query."""
+    reason = {"order": project.queue_order, "resumed": resumed, "margin": None, "model_version": None,
+              "head": None}
+    if resumed:
+        return {**reason, "detail": "Your unfinished image from the queue: you had taken it and not finished it."}
+    if project.queue_order != Project.QueueOrder.UNCERTAINTY:
+        return {**reason, "detail": QUEUE_REASON[project.queue_order]}
+    row = (Image.objects.filter(pk=image.pk)
+           .values("uncertainty__margin", "uncertainty__model_version__number", "uncertainty__model_version__kind")
+           .first()) or {}
+    margin = row.get("uncertainty__margin")
+    if margin is None:
+        return {**reason, "detail": "The model has not scored this image yet: the images it scored come first, "
+                                    "least certain first, then the others in the order they came in."}
+    head = row["uncertainty__model_version__kind"]
+    return {**reason, "margin": round(margin, 4), "model_version": row["uncertainty__model_version__number"],
+            "head": head, "detail": f"Chosen because the model is unsure: margin {margin:.2f} "
+                                    f"({HEAD_NAMES.get(head, head)} v{row['uncertainty__model_version__number']})."}
+
+
 def uncertainty_queue_head(*, project: Project, limit: int = 10) -> list[dict]:
     """The open images the model is least sure of, as the uncertainty-first queue would hand them out.
 

@@ -195,3 +195,21 @@ class StatsSerializer(serializers.Serializer):
     by_kind = serializers.DictField(child=serializers.IntegerField())
     by_class = serializers.ListField(child=serializers.DictField())
     progress = serializers.FloatField()
+
+
+class QueueReasonSerializer(serializers.Serializer):
+    order = serializers.CharField(help_text="The project's queue_order: sequential, random or uncertainty.")
+    resumed = serializers.BooleanField(help_text="Your own unfinished image, handed back before any other.")
+    margin = serializers.FloatField(allow_null=True, help_text="Uncertainty order: the gap between the model's "
+                                                               "two likeliest answers (0 is a coin toss).")
+    model_version = serializers.IntegerField(allow_null=True, help_text="The number of the version that scored it.")
+    head = serializers.CharField(allow_null=True, help_text="classifier, detector or segmenter.")
+    detail = serializers.CharField(help_text="The reason in words, as the workspace shows it.")
+
+
+class NextImageSerializer(ImageSerializer):
+    reason = QueueReasonSerializer(read_only=True, help_text="Why the queue chose this image.")
+
+    class Meta(ImageSerializer.Meta):
+        fields = [*ImageSerializer.Meta.fields, "reason"]
+        read_only_fields = fields

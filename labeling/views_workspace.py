@@ -31,6 +31,8 @@ def workspace(request, project_id, image_id):
         "imageId": image.pk,
         "canAnnotate": can(request.user, project, ANNOTATE),
         "role": role_in(request.user, project),
+        # Why the queue chose this image, when the page was reached through it ("Start labelling").
+        "queueReason": _queue_reason_taken(request, project, image),
     }
     # The review section (reviewed / send back) is drawn only for those the API lets judge.
     context = {"project": project, "image": image, "config": config, "can_review": can(request.user, project, REVIEW)}
@@ -45,4 +47,19 @@ def workspace_next(request, project_id):
     if image is None:
         messages.info(request, "No image is waiting to be labelled.")
         return redirect("project-detail", project_id=project.pk)
+    # Kept for the page it redirects to (not in its URL, which stays the image's own address).
+    request.session[QUEUE_REASON_KEY] = {
+        "image": image.pk, "reason": selectors.queue_reason(project=project, image=image, resumed=image.resumed)}
     return redirect("workspace", project_id=project.pk, image_id=image.pk)
+
+
+QUEUE_REASON_KEY = "workspace_queue_reason"
+
+
+def _queue_reason_taken(request, project, image) -> dict | None:
+    """The reason workspace_next stored for this image, once (a reload of the page no longer says it)."""
+    stored = request.session.get(QUEUE_REASON_KEY)
+    if not stored or stored.get("image") != image.pk:
+        return None
+    del request.session[QUEUE_REASON_KEY]
+    return stored["reason"]

@@ -196,6 +196,7 @@ def image_claim_next(*, project: Project, user, skip: list[int] = ()) -> Image |
     mine = open_images.filter(claimed_by=user).order_by("id").first()
     if mine:
         _release_claims(project, user, keep=mine.pk)
+        mine.resumed = True  # the queue's answer says why: the user's own unfinished image, not the order
         return mine
     free = Q(claimed_by__isnull=True) | Q(claimed_at__lt=stale)
     candidates = open_images.filter(free)
@@ -218,6 +219,7 @@ def image_claim_next(*, project: Project, user, skip: list[int] = ()) -> Image |
             _release_claims(project, user, keep=candidate)
             image = Image.objects.filter(pk=candidate).first()
             if image is not None:  # deleted in between: try the next one
+                image.resumed = False
                 return image
     _release_claims(project, user, keep=None)
     return None

@@ -13,6 +13,7 @@ import { installEdits } from "./edits.js";
 import { ImageAdjust } from "./adjust.js";
 import { copySelection, pasteClipboard, toggleLock } from "./clipboard.js";
 import { ReviewPanel } from "./review.js";
+import { showQueueReason } from "./queue_note.js";
 import { BoxTool } from "./tools/box.js";
 import { BoxMaskTool } from "./tools/boxmask.js";
 import { MaskTool } from "./tools/mask.js";
@@ -286,7 +287,7 @@ async function leaveOk() {
   return !saver.pending || confirm("Some changes are not saved yet. Leave this image anyway?");
 }
 
-async function openImage(id, { push = true, focusAnnotation = null } = {}) {
+async function openImage(id, { push = true, focusAnnotation = null, reason = null } = {}) {
   if (ws.image && !(await leaveOk())) return;
   const token = ++loadToken;
   body.dataset.ready = "0";
@@ -317,6 +318,7 @@ async function openImage(id, { push = true, focusAnnotation = null } = {}) {
   document.title = `${image.file_name} · ${ws.project.name} · Annotator`;
   $("ws-file-name").textContent = image.file_name;
   ws.refreshImageInfo();
+  showQueueReason(reason);
   body.dataset.imageId = String(id);
   body.dataset.imageStatus = image.status;
   panel.revision = -1; panel.rebuild();
@@ -355,7 +357,7 @@ async function fromQueue(extraSkip) {
     return;
   }
   if (!res.ok) { toast(res.data?.detail || "Could not get the next image."); return; }
-  openImage(res.data.id);
+  openImage(res.data.id, { reason: res.data.reason });
 }
 
 /** The end of the queue: say so plainly, with the way on, instead of leaving the last image open. */
@@ -395,4 +397,5 @@ new ResizeObserver(() => { ws.renderer.resize(); if (ws.image) fit(); }).observe
 ws.renderer.resize();
 history.replaceState({ imageId: config.imageId }, "", location.href);
 const focusParam = Number(new URLSearchParams(location.search).get("annotation"));
-openImage(config.imageId, { push: false, focusAnnotation: Number.isInteger(focusParam) && focusParam > 0 ? focusParam : null });
+openImage(config.imageId, { push: false, reason: config.queueReason,
+  focusAnnotation: Number.isInteger(focusParam) && focusParam > 0 ? focusParam : null });

@@ -59,3 +59,27 @@ def test_the_project_page_shows_the_time_saved_and_how_it_is_computed(page, live
     expect(card.locator("#time-saved-method")).to_be_visible()
     expect(card.locator("#time-saved-method")).to_contain_text("draw a box 7 s by extreme clicking")
     expect(card.locator("#model-serving")).to_have_text("No model in service yet.")
+
+
+@pytest.mark.parametrize("role", ["annotator", "boss"])
+def test_the_workspace_says_why_the_queue_chose_the_image(page, live_server, world, role):
+    from mlassist.models import ImageUncertainty, ModelVersion
+
+    project, images = world["project"], world["images"]
+    project.queue_order = "uncertainty"
+    project.save()
+    version = ModelVersion.objects.create(project=project, kind="classifier", number=3, in_service=True)
+    for image, margin in zip(images, [0.9, 0.07, 0.4], strict=True):
+        ImageUncertainty.objects.create(image=image, margin=margin, model_version=version)
+    _sign_in(page, live_server, world[role])
+    page.goto(f"{live_server.url}/projects/{project.pk}/")
+    page.click("#start-labelling")
+    expect(page.locator("body")).to_have_attribute("data-image-id", str(images[1].pk))
+    note = page.locator("#ws-queue-reason")
+    expect(note).to_have_text("Chosen because the model is unsure: margin 0.07 (tags v3).")
+    page.click("button[data-action=skip]")  # the next one from the queue, without a page load
+    expect(page.locator("body")).to_have_attribute("data-image-id", str(images[2].pk))
+    expect(note).to_have_text("Chosen because the model is unsure: margin 0.40 (tags v3).")
+    page.click("button[data-action=prev]")  # not from the queue: no reason to give
+    expect(page.locator("body")).to_have_attribute("data-image-id", str(images[1].pk))
+    expect(note).to_be_hidden()

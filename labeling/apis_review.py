@@ -12,7 +12,7 @@ from rest_framework.views import APIView
 from annotator.exceptions import Conflict, PreconditionRequired
 from annotator.parsers import JSONParser
 
-from . import selectors, selectors_review, serializers
+from . import learning_loop, selectors, selectors_review, serializers
 from .apis import ImageScoped, ProjectScoped
 from .apis_annotations import AnnotationScoped
 from .geometry import mask_outline
@@ -232,7 +232,7 @@ class AnnotationSimilar(AnnotationScoped, APIView):
         responses=SimilarList,
     )
     def get(self, request, pk):
-        from mlassist.services.similarity import FeaturesMissing, image_similarity
+        FeaturesMissing = learning_loop.features_missing_error()
 
         query = ReviewQuery(data=request.query_params)
         query.is_valid(raise_exception=True)
@@ -246,7 +246,7 @@ class AnnotationSimilar(AnnotationScoped, APIView):
             _by_score(_filtered(base, query.validated_data)).select_related("image", "created_by")[:MAX_SIMILAR_CANDIDATES]
         )
         try:
-            similarity = image_similarity(anchor_image_id=anchor.image_id, image_ids={a.image_id for a in candidates})
+            similarity = learning_loop.similar_annotations(anchor_image_id=anchor.image_id, image_ids={a.image_id for a in candidates})
         except FeaturesMissing as exc:
             raise ValidationError({"features": str(exc)}) from None
         for a in candidates:

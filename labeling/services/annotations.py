@@ -4,6 +4,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from .. import learning_loop
 from ..geometry import RuleError, checked_geometry
 from ..models import Annotation, AnnotationEvent, Image, LabelClass
 from ..rules import TagItem, annotation_check, coco_fields, state_after_change, tags_check
@@ -107,10 +108,7 @@ def _check_tags(image: Image, new: list[Annotation], paths: list[str] | None = N
 def _labels_changed(image: Image, annotations) -> None:
     """After commit: people's accepted labels count towards the next training run."""
     if any(a.state == State.ACCEPTED for a in annotations):
-        from mlassist.services.training import training_note_labels
-
-        project_id = image.project_id
-        transaction.on_commit(lambda: training_note_labels(project_id=project_id))
+        learning_loop.labels_accepted(project_id=image.project_id)
 
 
 def _mark_started(image: Image) -> None:
@@ -210,50 +208,59 @@ def _lock_current(annotation: Annotation, based_on: int) -> Annotation:
     return current
 
 
+def _apply_changes(current: Annotation, user, changes: dict, classes: dict | None = None, prefix: str = "") -> tuple[dict, str]:
+    """Apply ``changes`` to the locked ``current`` under the rules; return (before, event action).
+
+    Shared by PATCH and the batch save; ``prefix`` names the item in a batch (``update[2]``).
+    The caller saves the row and records the event (so a batch can write its events at once).
+    """
+    at = (lambda field: f"{prefix}.{field}") if prefix else (lambda field: field)
+    allowed = {"label_class", "geometry", "state", "iscrowd"}
+    unknown = sorted(set(changes) - allowed)
+    if unknown:
+        raise ValidationError({at(unknown[0]): "This field cannot be changed."})
+    before = snapshot(current)
+    image = current.image
+    if "label_class" in changes and changes["label_class"] != current.label_class_id:
+        label_class = (classes.get(changes["label_class"]) if classes is not None
+                       else image.project.label_classes.filter(pk=changes["label_class"]).first())
+        if label_class is None:
+            raise ValidationError({at("label_class"): f"No class {changes['label_class']!r} in this project."})
+        current.label_class = label_class
+    try:
+        if "geometry" in changes:
+            current.geometry, current.outline = checked_geometry(
+                current.kind, changes["geometry"], width=image.width, height=image.height, path=at("geometry")
+            )
+            current.coco_bbox, current.coco_area = coco_fields(current.kind, current.geometry)
+        edited = current.label_class_id != before["label_class"] or current.geometry != before["geometry"]
+        current.state = state_after_change(
+            origin=current.origin, state=current.state, requested=changes.get("state"), edited=edited
+        )
+    except RuleError as exc:
+        path = exc.path if exc.path.startswith(prefix) else at(exc.path)
+        raise ValidationError({path: exc.detail}) from None
+    if "iscrowd" in changes:
+        current.iscrowd = bool(changes["iscrowd"])
+    current.version += 1
+    current.updated_by = user if user and user.is_authenticated else None
+    action = AnnotationEvent.Action.STATE if not edited and before["state"] != current.state else AnnotationEvent.Action.UPDATE
+    return before, action
+
+
 def annotation_update(*, annotation: Annotation, user, version: int, changes: dict) -> Annotation:
     """Apply ``changes`` (label_class, geometry, state, iscrowd) if nobody changed it since ``version``.
 
     Raises StaleVersion with the current annotation otherwise. A proposal whose class or
     geometry is edited becomes accepted: the human has vouched for it.
     """
-    allowed = {"label_class", "geometry", "state", "iscrowd"}
-    unknown = sorted(set(changes) - allowed)
-    if unknown:
-        raise ValidationError({unknown[0]: "This field cannot be changed."})
     with transaction.atomic():
         current = _lock_current(annotation, version)
-        before = snapshot(current)
-        image = current.image
-        if "label_class" in changes and changes["label_class"] != current.label_class_id:
-            label_class = image.project.label_classes.filter(pk=changes["label_class"]).first()
-            if label_class is None:
-                raise ValidationError({"label_class": f"No class {changes['label_class']!r} in this project."})
-            current.label_class = label_class
-        if "geometry" in changes:
-            try:
-                current.geometry, current.outline = checked_geometry(
-                    current.kind, changes["geometry"], width=image.width, height=image.height
-                )
-                current.coco_bbox, current.coco_area = coco_fields(current.kind, current.geometry)
-            except RuleError as exc:
-                raise _invalid(exc) from None
-        if "iscrowd" in changes:
-            current.iscrowd = bool(changes["iscrowd"])
-        edited = current.label_class_id != before["label_class"] or current.geometry != before["geometry"]
-        try:
-            current.state = state_after_change(
-                origin=current.origin, state=current.state, requested=changes.get("state"), edited=edited
-            )
-        except RuleError as exc:
-            raise _invalid(exc) from None
-        _check_tags(image, [current])
-        current.version += 1
-        current.updated_by = user if user and user.is_authenticated else None
+        before, action = _apply_changes(current, user, changes)
+        _check_tags(current.image, [current])
         current.save()
-        after = snapshot(current)
-        action = AnnotationEvent.Action.STATE if not edited and before["state"] != after["state"] else AnnotationEvent.Action.UPDATE
-        _record(current, action, user, before, after)
-        _labels_changed(image, [current])
+        _record(current, action, user, before, snapshot(current))
+        _labels_changed(current.image, [current])
     return current
 
 

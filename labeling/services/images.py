@@ -14,6 +14,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from .. import learning_loop
 from ..models import Image, Project
 from .uploads import CheckedImage, DuplicateImage, UploadRefused, check_image, is_zip, zip_members
 
@@ -60,9 +61,7 @@ def image_upload(*, project: Project, user, files) -> UploadResult:
             continue
         _store_checked(project, user, name, upload, seen, result)
     if result.created:
-        from mlassist.services.features import features_request
-
-        features_request(project_id=project.pk)  # the backbone sees each new image once, in batches
+        learning_loop.images_added(project_id=project.pk)
     return result
 
 
@@ -132,9 +131,7 @@ def thumbnail_of(fh, size: int) -> PIL.Image.Image:
     Decoded reduced (JPEG at 1/2..1/8 scale, PNG strip by strip: mlassist/ml/decode.py, pure
     Pillow), so the rotation and colour conversion work on the small image.
     """
-    from mlassist.ml.decode import decode_reduced
-
-    picture, _, orientation = decode_reduced(fh, size)
+    picture, _, orientation = learning_loop.decode_reduced(fh, size)
     picture.thumbnail((size, size))
     if orientation != 1:
         picture.getexif()[0x0112] = orientation

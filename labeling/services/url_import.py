@@ -17,6 +17,7 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Count
 
+from .. import learning_loop
 from ..models import Job, Project, UrlImportLine
 from .uploads import DuplicateImage, UploadRefused, check_image
 from .url_fetch import (  # noqa: F401 - re-exported: the fetching API is reached through this module too
@@ -191,9 +192,7 @@ def url_import(*, project: Project, user, urls: list[dict], on_line=None, job: J
     # An interrupted attempt's images too: a waiting features job takes them all.
     earlier = job is not None and job.url_lines.filter(outcome=stored).exists()
     if earlier or any(o.outcome == stored for o in outcomes):
-        from mlassist.services.features import features_request
-
-        features_request(project_id=project.pk)
+        learning_loop.images_added(project_id=project.pk)
     return outcomes
 
 

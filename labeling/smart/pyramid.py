@@ -53,7 +53,7 @@ def decode_levels(fileobj, *, width: int, height: int) -> list[Level]:
     if factor > 1:
         # Reduced while decoding, in bounded memory: JPEG by libjpeg's scaling, PNG a strip at a
         # time (the thumbnails' decoder; pure Pillow, no TensorFlow).
-        from mlassist.ml.decode import decode_reduced
+        from ..learning_loop import decode_reduced
 
         with PIL.Image.open(fileobj) as probe:
             raw_short = min(probe.size)

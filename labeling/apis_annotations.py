@@ -6,6 +6,7 @@ from django_filters import rest_framework as filters
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, status
 from rest_framework.exceptions import NotFound, PermissionDenied
+from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -17,6 +18,7 @@ from .apis import ImageScoped, ProjectScoped
 from .models import Annotation
 from .pagination import IdCursorPagination
 from .permissions import ANNOTATE, MANAGE, VIEW, ProjectRolePermission, can, can_change_state
+from .services import annotation_batch as batch_services
 from .services import annotations as annotation_services
 
 
@@ -59,9 +61,19 @@ def _version_from(request) -> int:
         raise ValidationError({"version": f"{raw!r} is not a version number."}) from None
 
 
+class EncodedJSONRenderer(JSONRenderer):
+    """JSON as usual, except for bytes: a body the selector already encoded goes out as it is."""
+
+    def render(self, data, accepted_media_type=None, renderer_context=None):
+        if isinstance(data, bytes):
+            return data
+        return super().render(data, accepted_media_type, renderer_context)
+
+
 class ImageAnnotations(ImageScoped, APIView):
     project_actions = {"GET": VIEW, "POST": ANNOTATE}
     parser_classes = [JSONParser]
+    renderer_classes = [EncodedJSONRenderer]
 
     @extend_schema(responses=serializers.AnnotationSerializer(many=True))
     def get(self, request, pk):
@@ -82,6 +94,45 @@ class ImageAnnotations(ImageScoped, APIView):
             return Response(serializers.AnnotationSerializer(created, many=True).data, status=status.HTTP_201_CREATED)
         created = annotation_services.annotation_create(image=self.image, user=request.user, data=items[0])
         return Response(serializers.AnnotationSerializer(created).data, status=status.HTTP_201_CREATED)
+
+
+class ImageAnnotationsBatch(ImageScoped, APIView):
+    """The workspace's autosave: deletes, updates and creates on one image in one transaction.
+
+    Updates and deletes carry the version they are based on. If any is stale nothing is written
+    and the answer is 409 listing every stale item with the annotation as it is now (null:
+    deleted); a delete of an annotation already gone counts as done.
+    """
+
+    project_actions = {"POST": ANNOTATE}
+    parser_classes = [JSONParser]
+
+    @extend_schema(
+        request=serializers.AnnotationBatchSerializer,
+        responses={200: serializers.AnnotationBatchResultSerializer, 409: serializers.AnnotationBatchConflictSerializer},
+    )
+    def post(self, request, pk):
+        data = serializers.AnnotationBatchSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        batch = data.validated_data
+        if any(item.get("origin") == Annotation.Origin.MODEL for item in batch["create"]) and not can(
+            request.user, self.image.project, MANAGE
+        ):
+            raise PermissionDenied("Only managers may add model proposals through the API.")
+        try:
+            result = batch_services.annotation_batch(
+                image=self.image, user=request.user, delete=batch["delete"], update=batch["update"], create=batch["create"]
+            )
+        except batch_services.BatchConflict as exc:
+            conflicts = [
+                {"path": s.path, "id": s.id,
+                 "current": serializers.AnnotationSerializer(s.current).data if s.current is not None else None}
+                for s in exc.stale
+            ]
+            first = exc.stale[0]
+            detail = f"{first.path}: annotation {first.id} was " + ("deleted" if first.current is None else "changed") + " by someone else; nothing was saved."
+            return Response({"detail": detail, "conflicts": conflicts}, status=status.HTTP_409_CONFLICT)
+        return Response(serializers.AnnotationBatchResultSerializer(result).data)
 
 
 class AnnotationScoped:

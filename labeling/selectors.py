@@ -104,18 +104,31 @@ ANNOTATION_FIELDS = (
 )
 
 
-def annotation_rows(*, image: Image) -> list[dict]:
-    """An image's annotations as plain dicts in the API's shape, without a serializer per row.
+def annotation_rows(*, image: Image) -> bytes:
+    """An image's annotations as the API's JSON array, encoded here, without a serializer per row.
 
-    The workspace loads thousands of shapes at once; building them from ``values()`` is several
-    times faster than DRF's ModelSerializer and gives the same JSON.
+    The workspace loads thousands of shapes at once and waits for them before its first paint.
+    The geometry is taken from the database as JSON text and put into the output as it is
+    (orjson.Fragment): never parsed into Python objects and encoded again, which was most of the
+    time. The other fields are encoded by orjson, datetimes as DRF writes them (UTC as ``Z``).
     """
-    rows = Annotation.objects.filter(image=image).order_by("id").values(*ANNOTATION_FIELDS, "created_by__username")
+    import orjson
+    from django.db.models import F, TextField
+    from django.db.models.functions import Cast
+
+    fields = [f for f in ANNOTATION_FIELDS if f != "geometry"]
+    rows = (
+        Annotation.objects.filter(image=image).order_by("id")
+        .annotate(geometry_json=Cast("geometry", TextField()), created_by_name=F("created_by__username"))
+        .values_list(*fields, "geometry_json", "created_by_name")
+    )
     out = []
-    for row in rows:
-        row["created_by"] = row.pop("created_by__username")
+    for values in rows:
+        row = dict(zip(fields, values[:-2]))
+        row["geometry"] = orjson.Fragment(values[-2])
+        row["created_by"] = values[-1]
         out.append(row)
-    return out
+    return orjson.dumps(out, option=orjson.OPT_UTC_Z)
 
 
 def job_list(*, project: Project) -> QuerySet[Job]:

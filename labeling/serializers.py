@@ -141,6 +141,62 @@ class AnnotationUpdateSerializer(serializers.Serializer):
         return attrs
 
 
+class AnnotationRefSerializer(serializers.Serializer):
+    id = serializers.IntegerField(min_value=1, max_value=2**63 - 1)
+    version = serializers.IntegerField(min_value=1, max_value=2**31 - 1, help_text="The version the delete is based on.")
+
+
+class AnnotationBatchUpdateSerializer(AnnotationUpdateSerializer):
+    """One update of a batch: the annotation, the version it is based on and what changes."""
+
+    id = serializers.IntegerField(min_value=1, max_value=2**63 - 1)
+    version = serializers.IntegerField(min_value=1, max_value=2**31 - 1, help_text="The version the change is based on.")
+
+    def to_internal_value(self, data):
+        # A list's items have no initial_data of their own: the unknown-field check reads them here.
+        unknown = sorted(set(data) - set(self.fields)) if isinstance(data, dict) else []
+        if unknown:
+            why = "only the model's proposals carry a score" if unknown[0] == "score" else "it is not editable"
+            raise serializers.ValidationError(
+                {unknown[0]: f"This field cannot be changed ({why}); send only {', '.join(self.fields)}."}
+            )
+        return super().to_internal_value(data)
+
+    def validate(self, attrs):
+        return attrs
+
+
+class AnnotationBatchSerializer(serializers.Serializer):
+    """An autosave: deletes, then updates, then creates, in one transaction."""
+
+    delete = AnnotationRefSerializer(many=True, default=list, max_length=2000)
+    update = AnnotationBatchUpdateSerializer(many=True, default=list, max_length=2000)
+    create = AnnotationInputSerializer(many=True, default=list, max_length=2000)
+
+    def validate(self, attrs):
+        unknown = sorted(set(self.initial_data) - set(self.fields)) if isinstance(self.initial_data, dict) else []
+        if unknown:
+            raise serializers.ValidationError({unknown[0]: "Unknown field; send delete, update and create."})
+        return attrs
+
+
+class AnnotationBatchResultSerializer(serializers.Serializer):
+    created = AnnotationSerializer(many=True, help_text="In the order of `create`.")
+    updated = AnnotationSerializer(many=True, help_text="In the order of `update`.")
+    deleted = serializers.ListField(child=serializers.IntegerField(), help_text="The ids of `delete`.")
+
+
+class AnnotationBatchStaleSerializer(serializers.Serializer):
+    path = serializers.CharField(help_text="The stale item: update[3] or delete[0].")
+    id = serializers.IntegerField()
+    current = AnnotationSerializer(allow_null=True, help_text="The annotation as it is now; null: deleted by someone else.")
+
+
+class AnnotationBatchConflictSerializer(serializers.Serializer):
+    detail = serializers.CharField()
+    conflicts = AnnotationBatchStaleSerializer(many=True)
+
+
 class AnnotationEventSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     action = serializers.CharField()

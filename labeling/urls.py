@@ -22,6 +22,8 @@ api_urlpatterns = [
     path("images/<int:pk>/file/", apis.ImageFile.as_view(), name="api-image-file"),
     path("images/<int:pk>/thumbnail/", apis.ImageThumbnail.as_view(), name="api-image-thumbnail"),
     path("images/<int:pk>/annotations/", apis_annotations.ImageAnnotations.as_view(), name="api-image-annotations"),
+    path("images/<int:pk>/annotations/batch/", apis_annotations.ImageAnnotationsBatch.as_view(),
+         name="api-image-annotations-batch"),
     path("annotations/<int:pk>/", apis_annotations.AnnotationDetail.as_view(), name="api-annotation-detail"),
     path("annotations/<int:pk>/events/", apis_annotations.AnnotationEvents.as_view(), name="api-annotation-events"),
     path("projects/<int:project_id>/jobs/", apis.JobList.as_view(), name="api-job-list"),

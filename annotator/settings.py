@@ -212,6 +212,9 @@ if STORAGE_BACKEND == "s3":
             "secret_key": env.str("AWS_SECRET_ACCESS_KEY", default=None),
             "default_acl": "private",
             "querystring_auth": True,
+            # Signature V4 for the signed URLs: botocore would sign them V2 (deprecated, refused by
+            # newer AWS regions) unless told.
+            "signature_version": "s3v4",
             "file_overwrite": False,
         },
     }

@@ -249,14 +249,19 @@ class ImageDetail(ImageScoped, APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-def _file_response(field_file, content_type: str | None = None):
+def _file_response(field_file, content_type: str | None = None, download_name: str | None = None):
     storage = field_file.storage
+    disposition = f'attachment; filename="{download_name}"' if download_name else None
     try:
         storage.path(field_file.name)
     except NotImplementedError:
-        # Object storage: send the browser to a short-lived signed URL instead of proxying bytes.
-        return HttpResponseRedirect(storage.url(field_file.name))
+        # Object storage: send the browser to a short-lived signed URL instead of proxying bytes. A
+        # header on the redirect would not reach the download: the signed URL asks the store to send it.
+        parameters = {"ResponseContentDisposition": disposition} if disposition else None
+        return HttpResponseRedirect(storage.url(field_file.name, parameters=parameters))
     response = FileResponse(storage.open(field_file.name, "rb"), content_type=content_type)
+    if disposition:
+        response["Content-Disposition"] = disposition
     # Files are named by content hash, so they never change under a URL: cache them long, privately.
     response["Cache-Control"] = "private, max-age=31536000, immutable"
     return response
@@ -344,6 +349,4 @@ class JobResult(JobDetail):
     def get(self, request, pk):
         if not self.job.result_file:
             raise NotFound("This job has no file (yet).")
-        response = _file_response(self.job.result_file)
-        response["Content-Disposition"] = f'attachment; filename="{self.job.result_file.name.rsplit("/", 1)[-1]}"'
-        return response
+        return _file_response(self.job.result_file, download_name=self.job.result_file.name.rsplit("/", 1)[-1])

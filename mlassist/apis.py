@@ -114,7 +114,7 @@ class ModelVersions(ProjectScoped, APIView):
     @extend_schema(responses=serializers.ModelVersionSerializer(many=True))
     def get(self, request, project_id):
         versions = ModelVersion.objects.filter(project=self.project).order_by("kind", "-number")
-        return Response(serializers.ModelVersionSerializer(versions, many=True).data)
+        return Response(serializers.ModelVersionSerializer(versions, many=True, context={"project": self.project}).data)
 
 
 class PromoteVersion(ProjectScoped, APIView):

@@ -1,3 +1,4 @@
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from labeling.serializers import AnnotationSerializer
@@ -15,6 +16,8 @@ class TrainingRunSerializer(serializers.ModelSerializer):
 
 
 class ModelVersionSerializer(serializers.ModelSerializer):
+    threshold = serializers.SerializerMethodField()
+    threshold_source = serializers.SerializerMethodField()
     serving_problem = serializers.SerializerMethodField(
         help_text="Why this version cannot serve now (trained on another backbone than the configured one); "
                   "empty when it can.")
@@ -22,12 +25,30 @@ class ModelVersionSerializer(serializers.ModelSerializer):
     class Meta:
         model = ModelVersion
         fields = ["id", "kind", "number", "labels_used", "metrics", "class_ids", "in_service", "backbone_key",
-                  "serving_problem", "created_at"]
+                  "serving_problem", "threshold", "threshold_source", "created_at"]
         read_only_fields = fields
 
 
     def get_serving_problem(self, version) -> str:
         return backbone_mismatch(version)
+
+    def _threshold(self, version) -> tuple[float, str]:
+        from .services.proposals import threshold_choice
+
+        # The list passes its project in the context: one query for all versions, not one each.
+        return threshold_choice(version, self.context.get("project") or version.project)
+
+    @extend_schema_field(serializers.FloatField(help_text="The score below which this version's proposals are not "
+                                                          "stored (see threshold_source)."))
+    def get_threshold(self, version) -> float:
+        return self._threshold(version)[0]
+
+    @extend_schema_field(serializers.ChoiceField(choices=["override", "project", "automatic", "default"], help_text=(
+        "override: set for this head by a manager (PATCH .../threshold/); project: the project's proposal_threshold "
+        "(moved from 0.5, for every head); automatic: chosen from the version's validation (metrics.threshold); "
+        "default: 0.5, a version from before thresholds were chosen.")))
+    def get_threshold_source(self, version) -> str:
+        return self._threshold(version)[1]
 
 
 class ProposeSerializer(serializers.Serializer):

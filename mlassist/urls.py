@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import apis, apis_effort, apis_live, apis_maia, apis_predictions, views
+from . import apis, apis_effort, apis_live, apis_maia, apis_predictions, apis_versions, views
 
 api_urlpatterns = [
     path("projects/<int:project_id>/train/", apis.Train.as_view(), name="api-train"),
@@ -8,6 +8,8 @@ api_urlpatterns = [
     path("projects/<int:project_id>/model-versions/", apis.ModelVersions.as_view(), name="api-model-versions"),
     path("projects/<int:project_id>/model-versions/<int:pk>/promote/", apis.PromoteVersion.as_view(),
          name="api-model-version-promote"),
+    path("projects/<int:project_id>/model-versions/<int:pk>/threshold/", apis_versions.VersionThreshold.as_view(),
+         name="api-model-version-threshold"),
     path("projects/<int:project_id>/propose/", apis.Propose.as_view(), name="api-propose"),
     path("projects/<int:project_id>/model/tflite/", apis.TFLiteModel.as_view(), name="api-model-tflite"),
     path("projects/<int:project_id>/suspicious-labels/", apis.SuspiciousLabels.as_view(), name="api-suspicious-labels"),

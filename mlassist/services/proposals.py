@@ -57,11 +57,27 @@ def _in_hand() -> Q:
 
 
 def threshold_for(version: ModelVersion, project: Project) -> float:
-    """The score below which ``version``'s proposals are not stored (see AUTOMATIC_THRESHOLD)."""
+    """The score below which ``version``'s proposals are not stored (see threshold_choice)."""
+    return threshold_choice(version, project)[0]
+
+
+def _valid(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and 0 < value < 1
+
+
+def threshold_choice(version: ModelVersion, project: Project) -> tuple[float, str]:
+    """The threshold ``version`` proposes at and where it comes from, the most specific first:
+    ``override`` (a manager's, for this head: services/thresholds.py), ``project`` (the project's
+    proposal_threshold moved from AUTOMATIC_THRESHOLD, for every head), ``automatic`` (chosen from the
+    version's validation), ``default`` (a version from before thresholds were chosen)."""
+    metrics = version.metrics or {}
+    if _valid(metrics.get("threshold_override")):
+        return float(metrics["threshold_override"]), "override"
     if abs(project.proposal_threshold - AUTOMATIC_THRESHOLD) > 1e-9:
-        return float(project.proposal_threshold)
-    chosen = (version.metrics or {}).get("threshold")
-    return float(chosen) if isinstance(chosen, (int, float)) and 0 < chosen < 1 else AUTOMATIC_THRESHOLD
+        return float(project.proposal_threshold), "project"
+    if _valid(metrics.get("threshold")):
+        return float(metrics["threshold"]), "automatic"
+    return AUTOMATIC_THRESHOLD, "default"
 
 
 def proposals_stale_remove(*, project: Project, image_ids=None) -> int:

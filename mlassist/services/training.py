@@ -226,6 +226,9 @@ def _train_head(run, project, kind, cfg, start, width) -> str:
                          val_indices=val_indices, progress=progress,
                          init_from=serving_model if WARM_START else None)
     result.metrics["n_labelled_images"] = len(image_ids)
+    if serving is not None and "threshold_override" in serving.metrics:
+        # A manager's threshold for this head (services/thresholds.py) stays with its next versions.
+        result.metrics["threshold_override"] = serving.metrics["threshold_override"]
     result.metrics["labels_fingerprint"] = fingerprint
     if head != "classifier":
         # Proposals per image at most twice the most objects a person drew on one: more is a flood of

@@ -3,6 +3,9 @@
 // next image and the suspicious labels are rendered by the server.
 import { api } from "../labeling/api.js";
 import { drawCurve, metricText } from "./curve.js";
+import { watchModel } from "./model_events.js";
+import { showReadiness } from "./readiness.js";
+import { thresholdCell, validationCell } from "./versions_detail.js";
 
 const root = document.getElementById("training");
 const problems = document.getElementById("model-problems");
@@ -83,6 +86,8 @@ function showVersions(versions) {
       v.in_service ? "✓ in service" : ""]) {
       tr.append(el("td", text));
     }
+    tr.append(thresholdCell(v, { canManage, url: `${root.dataset.versions}${v.id}/threshold/`, onChange: refresh }),
+      validationCell(v));
     const action = el("td");
     if (v.serving_problem) {
       // Trained on another backbone: it cannot propose; a retrain ("Train now") makes one that can.
@@ -112,17 +117,21 @@ function showVersions(versions) {
 
 async function refresh() {
   clearTimeout(timer);
-  const [runs, versions, features, propose] = await Promise.all([
+  const [runs, versions, features, propose, readiness] = await Promise.all([
     api("GET", root.dataset.runs), api("GET", root.dataset.versions),
     api("GET", `${problems.dataset.jobs}?kind=features&page_size=1`),
     api("GET", `${problems.dataset.jobs}?kind=propose&page_size=1`),
+    api("GET", root.dataset.readiness),
   ]);
+  if (readiness.ok) showReadiness(document.getElementById("readiness"), readiness.data);
   const run = runs.ok ? runs.data[0] : undefined;
   if (run) showRun(run);
   showProblems([features, propose].map((r) => (r.ok ? r.data.results[0] : undefined)), run);
   if (versions.ok) showVersions(versions.data);
   const busy = runs.ok && runs.data.some((r) => r.state === "queued" || r.state === "running");
-  timer = setTimeout(refresh, busy ? 1000 : 5000);
+  // A run's epochs and loss are polled while it runs; otherwise the model's events say when to look
+  // again (a new version, new proposals), and a slow poll covers a page whose event stream is refused.
+  timer = setTimeout(refresh, busy ? 1000 : 30000);
 }
 
 document.getElementById("train-now")?.addEventListener("click", async () => {
@@ -130,3 +139,4 @@ document.getElementById("train-now")?.addEventListener("click", async () => {
   if (response.ok) showRun(response.data);
 });
 refresh();
+watchModel(root.dataset.project, (state, changes) => { if (changes) refresh(); });

@@ -83,3 +83,60 @@ def test_the_workspace_says_why_the_queue_chose_the_image(page, live_server, wor
     page.click("button[data-action=prev]")  # not from the queue: no reason to give
     expect(page.locator("body")).to_have_attribute("data-image-id", str(images[1].pk))
     expect(note).to_be_hidden()
+
+
+def _versions_with_validation(project):
+    from mlassist.models import ModelVersion
+
+    ModelVersion.objects.create(project=project, kind="detector", number=1, labels_used=20,
+                                metrics={"map50": 0.3, "n_val": 4, "threshold": 0.5})
+    return ModelVersion.objects.create(
+        project=project, kind="detector", number=2, labels_used=45, in_service=True,
+        metrics={"map50": 0.41, "n_val": 9, "threshold": 0.42, "precision_at_threshold": 0.8,
+                 "recall_at_threshold": 0.7,
+                 "compared_with": {"n": 4, "new": 0.81, "old": 0.77, "differing": 3, "old_wins": 1,
+                                   "p_old_better": 0.875, "version": 1, "map50": 0.28}})
+
+
+def test_a_manager_sees_readiness_validation_and_overrides_a_threshold(page, live_server, world):
+    from mlassist.models import ModelVersion
+
+    project, (cat, _dog) = world["project"], world["classes"]
+    for image in world["images"]:
+        AnnotationFactory(image=image, label_class=cat, geometry=BOX, created_by=world["boss"])
+    v2 = _versions_with_validation(project)
+    _sign_in(page, live_server, world["boss"])
+    page.goto(f"{live_server.url}/projects/{project.pk}/model/")
+    boxes = page.locator("#readiness tr[data-head=detector]")
+    expect(boxes).to_contain_text("3 of 4")
+    expect(boxes).to_contain_text("3 images have accepted box labels; training needs 4.")
+    expect(page.locator("#readiness tr[data-head=classifier]")).to_contain_text("0 of 4")
+
+    row = page.locator("#versions tr[data-kind=detector][data-version='2']")
+    expect(row.locator("[data-role=validation]")).to_contain_text("scored on 9 held-out images")
+    expect(row.locator("[data-role=validation]")).to_contain_text(
+        "compared with v1 on the 4 both held out: 0.81 vs 0.77 per image, sign test p = 0.875 → put in service")
+    threshold = row.locator("[data-role=threshold]")
+    expect(threshold).to_contain_text("0.42 automatic; at 0.42 on validation: precision 0.80, recall 0.70")
+    threshold.locator("input[name=threshold]").fill("0.3")
+    threshold.get_by_role("button", name="Set").click()
+    expect(threshold.locator(".threshold-text")).to_contain_text("0.30 set by a manager (automatic 0.42)")
+    assert ModelVersion.objects.get(pk=v2.pk).metrics["threshold_override"] == 0.3
+    threshold.locator("input[name=threshold]").fill("2")
+    threshold.get_by_role("button", name="Set").click()
+    expect(threshold.locator(".threshold-error")).to_contain_text("0.99")
+    threshold.get_by_role("button", name="Automatic").click()
+    expect(threshold.locator(".threshold-text")).to_contain_text("0.42 automatic")
+    assert "threshold_override" not in ModelVersion.objects.get(pk=v2.pk).metrics
+
+
+def test_others_see_thresholds_and_validation_but_cannot_change_them(page, live_server, world):
+    project = world["project"]
+    _versions_with_validation(project)
+    _sign_in(page, live_server, world["annotator"])
+    page.goto(f"{live_server.url}/projects/{project.pk}/model/")
+    row = page.locator("#versions tr[data-kind=detector][data-version='2']")
+    expect(row.locator("[data-role=threshold]")).to_contain_text("0.42 automatic")
+    expect(row.locator("[data-role=validation]")).to_contain_text("sign test p = 0.875")
+    expect(page.locator("#versions input[name=threshold]")).to_have_count(0)
+    expect(page.locator("#readiness tr[data-head=detector]")).to_contain_text("0 of 4")

@@ -82,7 +82,8 @@ def test_manager_sees_honest_scores_curve_rolls_back_and_downloads(page, live_se
     assert open(info.value.path()).read() == "cat\ndog\n"
 
     # Roll back to v1.
-    expect(page.locator("#versions tr[data-kind=classifier][data-version='2'] button")).to_have_count(0)
+    serving = page.locator("#versions tr[data-kind=classifier][data-version='2']")
+    expect(serving.get_by_role("button", name="Put in service")).to_have_count(0)
     v1.get_by_role("button", name="Put in service").click()
     expect(v1).to_contain_text("✓ in service")
     expect(page.locator("#versions tr[data-kind=classifier][data-version='2']")).to_contain_text("Put in service")

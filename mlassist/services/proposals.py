@@ -23,6 +23,7 @@ from labeling.rules import KINDS, RuleError, annotation_check
 
 from ..models import ImageUncertainty, ModelVersion
 from .features import backbone_config, features_compute, features_of
+from .refine import refine_found
 
 BATCH = 256
 logger = logging.getLogger(__name__)
@@ -135,6 +136,7 @@ def proposals_refresh(*, project: Project, image_ids=None, progress=None) -> int
         rows: list[tuple] = []
         margins: dict[int, tuple[float, ModelVersion]] = {}
         replaced: dict[str, list[int]] = {}
+        decoded: dict = {}  # each picture's pixels for refine_found, decoded once for boxes and masks
         if "classifier" in loaded:
             version, model = loaded["classifier"]
             threshold = threshold_for(version, project)
@@ -168,7 +170,9 @@ def proposals_refresh(*, project: Project, image_ids=None, progress=None) -> int
                                               max_per_image=cap)
             else:
                 found = [items[:cap] for items in predict.predict_masks(model, spatial, sizes, threshold=threshold)]
+            pictures = Image.objects.in_bulk([i for i, _, _ in part])
             for (image_id, w, h), items in zip(part, found, strict=True):
+                items = refine_found(pictures[image_id], kind, items, decoded)
                 if image_id not in margins:
                     # Without a classifier: how far the best detection is from a coin toss (none: unsure).
                     best = max((p.score for p in items), default=0.5)

@@ -1,24 +1,22 @@
 """The review grid page: one class at a time, proposals (or, for reviewers, people's labels) as crops."""
 
 from django.contrib.auth.decorators import login_required
-from django.db.models import Count, Q
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 
 from . import selectors
-from .models import Annotation
 from .permissions import REVIEW, can, role_in
+from .selectors_review import classes_with_proposals
 
 
 @login_required
 def review_page(request, project_id):
     project = get_object_or_404(selectors.project_list(user=request.user), pk=project_id)
-    classes = list(
-        selectors.label_class_list(project=project).annotate(
-            proposed=Count("annotations", filter=Q(annotations__state=Annotation.State.PROPOSED))
-        )
-    )
+    classes = list(classes_with_proposals(project=project))
     first = next((c for c in classes if c.proposed), classes[0] if classes else None)
+    # ?class=ID opens the grid on that class (the MAIA page links its training proposals this way).
+    asked = request.GET.get("class", "")
+    first = next((c for c in classes if asked.isdigit() and c.pk == int(asked)), first)
     config = {
         "project": project.pk,
         "kinds": project.kinds,

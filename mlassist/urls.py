@@ -20,9 +20,11 @@ api_urlpatterns = [
     path("projects/<int:project_id>/model-events/", apis.ModelEvents.as_view(), name="api-model-events"),
     path("projects/<int:project_id>/predictions/", apis_predictions.Predictions.as_view(), name="api-predictions"),
     path("projects/<int:project_id>/maia/", apis_maia.Maia.as_view(), name="api-maia"),
+    path("projects/<int:project_id>/maia/detector/", apis_maia.MaiaDetector.as_view(), name="api-maia-detector"),
     path("projects/<int:project_id>/time-saved/", apis_effort.TimeSaved.as_view(), name="api-time-saved"),
 ]
 
 page_urlpatterns = [
     path("projects/<int:project_id>/model/", views.model_page, name="project-model"),
+    path("projects/<int:project_id>/maia/", views.maia_page, name="project-maia"),
 ]

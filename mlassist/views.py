@@ -30,3 +30,19 @@ def model_page(request, project_id):
             "suspicious": suspicious_label_rows(project=project),
         },
     )
+
+
+@login_required
+def maia_page(request, project_id):
+    """MAIA's four stages on one page: start novelty detection, pick in the grid, train, review candidates."""
+    project = get_object_or_404(selectors.project_list(user=request.user), pk=project_id)
+    return render(
+        request,
+        "mlassist/maia.html",
+        {
+            "project": project,
+            "role": role_in(request.user, project),
+            "can_run": can(request.user, project, REVIEW),
+            "geometry": next((k for k in ("mask", "box") if k in project.kinds), ""),
+        },
+    )

@@ -4,7 +4,7 @@ Stage 1 (built here) runs as a ``labeling.Job`` of kind ``maia_novelty`` under t
 novelty detection (``ml/novelty.py``) over every image of the project, storing each image's
 *training proposals* as it is done. Stages 2-4 (the grid of proposals, the detector trained on
 the selection, the review of its candidates) are listed in the run's answer with their state so
-the page and the API show where the run is; only stage 1 runs today.
+the page and the API show where the run is; stages 3 and 4 are in ``maia_stages.py``.
 
 Training proposals are ordinary proposals, so the review grid, the bulk accept/reject and every
 annotation rule apply to them unchanged: Annotation rows with origin "model", state "proposed", no
@@ -215,6 +215,10 @@ def maia_state(*, project: Project) -> dict:
     for state, n in _counts(project):
         counts[state] = n
     novelty_state = "not started" if job is None else job.state
+    from .maia_stages import detector_stage
+
+    (detector, review), candidates = detector_stage(project, job)
+    later = {"detector": detector, "candidates": review}
     stages = []
     for key, title in STAGES:
         if key == "novelty":
@@ -225,8 +229,9 @@ def maia_state(*, project: Project) -> dict:
             stages.append({"stage": key, "title": title, "state": "open" if ready else "waiting",
                            "progress": _selected_share(counts) if ready else 0.0})
         else:
-            stages.append({"stage": key, "title": title, "state": "not available yet", "progress": 0.0})
-    return {"run": job, "stages": stages, "proposals": counts}
+            stages.append({"stage": key, "title": title, **later[key]})
+    object_class = project.label_classes.filter(name=OBJECT_CLASS).values_list("pk", flat=True).first()
+    return {"run": job, "stages": stages, "proposals": counts, "candidates": candidates, "object_class": object_class}
 
 
 def _counts(project):

@@ -7,10 +7,12 @@ cells an object covers, so box and mask heads have something to find too.
 
 import numpy as np
 
-from labeling.models import Annotation
+from labeling.models import Annotation, Job
 from mlassist.ml.features import ImageFeatures as Features
 from mlassist.models import ImageFeatures, TrainingRun
+from mlassist.ml.novelty import Proposal
 from mlassist.services.features import backbone_config
+from mlassist.services.maia import _object_class, proposal_rows
 from mlassist.services.training import training_run_execute
 
 from ..factories import ImageFactory
@@ -55,3 +57,19 @@ def train(project) -> TrainingRun:
 
 def proposed(project, **filters):
     return Annotation.objects.filter(image__project=project, origin="model", state="proposed", **filters)
+
+
+def maia_project(project, n=12):
+    """Stage 1 finished: one training proposal in the middle of each image (where the synthetic
+    features hold the object) and one in a corner (background)."""
+    project.set_kinds(["box"])
+    project.save()
+    images = feature_images(project, [0] * n, seed=7)
+    label_class = _object_class(project)
+    for image in images:
+        found = [Proposal(image=0, x=25, y=20, w=50, h=40, mask=np.ones((40, 50), bool), score=0.9),
+                 Proposal(image=0, x=0, y=0, w=10, h=10, mask=np.ones((10, 10), bool), score=0.4)]
+        Annotation.objects.bulk_create(proposal_rows(image=image, proposals=found, label_class=label_class,
+                                                     kind="box", kinds=project.kinds))
+    Job.objects.create(project=project, kind="maia_novelty", state="succeeded", progress=1.0)
+    return images

@@ -1,15 +1,18 @@
 """Benchmark: stream a COCO export of 100,000 images with 1,000,000 annotations.
 
 Targets (issue 5): under 30 s and under 300 MB peak, memory flat as the count grows.
+(This mode measures the pure Python writer, the path SQLite and polygon-mask exports take.)
 Each size runs in a fresh subprocess so its peak RSS (ru_maxrss) is its own.
 
     python -m bench.coco_export                    # 100k, 300k and 1M annotations
     python -m bench.coco_export --counts 1000000
     python -m bench.coco_export --api --counts 1000000   # issue 15: through the API on PostgreSQL
+    python -m bench.coco_export --zip 50 --counts 100000  # the zip with 10,000 images of 50 KB: time per GB
 
 With ``--api``: a fresh PostgreSQL database (BENCH_DATABASE_URL) seeded by COPY, a real gunicorn,
 ``GET /api/projects/{id}/export/coco/`` streamed to a file: time to the first byte, total time,
-the server's CPU seconds and its worker's peak memory (VmHWM), against issue 15's targets
+the CPU seconds of the server and of its PostgreSQL backend (which writes the annotations' JSON,
+labeling/selectors_coco.py) and the worker's peak memory (VmHWM), against issue 15's targets
 (<= 5 s, <= 300 MB, first bytes before the last rows are read).
 """
 
@@ -145,6 +148,22 @@ def _proc(pid: int) -> tuple[float, float]:
     return cpu, hwm / 1024
 
 
+def _backends() -> dict[int, float]:
+    """CPU seconds of the PostgreSQL backends serving this database, other than our own connection."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()")
+        pids = [pid for (pid,) in cursor.fetchall()]
+    out = {}
+    for pid in pids:
+        try:
+            out[pid] = _proc(pid)[0]
+        except (OSError, StopIteration):
+            continue
+    return out
+
+
 def api(counts: list[int]) -> None:
     import urllib.request
 
@@ -164,6 +183,7 @@ def api(counts: list[int]) -> None:
             print(f"  seeded {n:,} annotations by COPY in {time.perf_counter() - start:.1f} s", flush=True)
             pids = _gunicorn(int(base.rsplit(":", 1)[1]))
             before = {p: _proc(p)[0] for p in pids}
+            db_before = _backends()
             req = urllib.request.Request(f"{base}/api/projects/{project_id}/export/coco/",
                                          headers={"Authorization": f"Token {token}"})
             start = time.perf_counter()
@@ -176,15 +196,49 @@ def api(counts: list[int]) -> None:
                     size += len(chunk)
                     out.write(chunk)
             seconds = time.perf_counter() - start
+            db_cpu = sum(c - db_before.get(p, 0) for p, c in _backends().items())
             usage = {p: _proc(p) for p in pids if os.path.exists(f"/proc/{p}")}
             cpu = sum(c - before.get(p, 0) for p, (c, _) in usage.items())
             peak = max(m for _, m in usage.values())
             print(f"{n:>12,} annotations: first byte {first:5.2f} s, complete {seconds:6.2f} s (target <= 5 s), "
-                  f"server CPU {cpu:5.2f} s, peak worker RSS {peak:5.0f} MB (target <= 300), {size / 1e6:.0f} MB, "
+                  f"server CPU {cpu:5.2f} s + PostgreSQL {db_cpu:5.2f} s, peak worker RSS {peak:5.0f} MB (target <= 300), {size / 1e6:.0f} MB, "
                   f"load {os.getloadavg()[0]:.1f}", flush=True)
             from django.db import connections
 
             connections.close_all()  # the next size drops and recreates the database
+
+
+def zip_export(n: int, image_kb: int) -> None:
+    """The zip with images, as the export job writes it (in this process): time per GB of images."""
+    from bench._server import server
+
+    print(f"COCO zip export with images — {date.today()}, nproc {os.cpu_count()}, {cpu_model()}")
+    print("issue 15: report the zip's time per GB of images (the JSON inside as for --api)")
+    with server(workers=1) as (_base, _token, project_id, _env):
+        from django.conf import settings
+
+        from bench.coco_seed import seed
+        from labeling.models import Image, Project
+        from labeling.services.coco import coco_export_to_storage
+
+        seed(project_id=project_id, n_annotations=n)
+        block = os.urandom(image_kb << 10)  # stored, not compressed: the bytes' content does not matter
+        names = Image.objects.filter(project_id=project_id).values_list("file", flat=True)
+        for name in names:
+            path = settings.MEDIA_ROOT / name
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(block)
+        gb = len(names) * len(block) / 1e9
+        project = Project.objects.get(pk=project_id)
+        for output in ("json", "zip"):
+            start, cpu = time.perf_counter(), time.process_time()
+            name = coco_export_to_storage(project=project, job_id=None, options={"output": output})
+            wall, cpu = time.perf_counter() - start, time.process_time() - cpu
+            size = (settings.MEDIA_ROOT / name).stat().st_size
+            per_gb = f", {wall / gb:.1f} s per GB of images" if output == "zip" else ""
+            print(f"{n:>10,} annotations, {len(names):,} images ({gb:.2f} GB) as {output}: {wall:6.2f} s wall, "
+                  f"{cpu:5.2f} s CPU (this process), {size / 1e6:.0f} MB{per_gb}; load {os.getloadavg()[0]:.1f}",
+                  flush=True)
 
 
 def main() -> None:
@@ -192,7 +246,12 @@ def main() -> None:
     parser.add_argument("--counts", type=int, nargs="+", default=[100_000, 300_000, 1_000_000])
     parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--api", action="store_true", help="through the API on PostgreSQL (issue 15)")
+    parser.add_argument("--zip", type=int, metavar="KB", help="the zip with images of KB each, as the job writes it")
     args = parser.parse_args()
+    if args.zip:
+        for n in args.counts:
+            zip_export(n, args.zip)
+        return
     if args.api:
         api(args.counts)
         return

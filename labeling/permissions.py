@@ -47,6 +47,13 @@ def role_in(user, project: Project) -> str | None:
     return cache[project.pk]
 
 
+def remember_role(user, project: Project, role: str | None) -> None:
+    """Note the user's role, read with the project in the same query, so role_in asks nothing more."""
+    if not hasattr(user, "_project_roles"):
+        user._project_roles = {}
+    user._project_roles[project.pk] = role
+
+
 def can(user, project: Project, action: str) -> bool:
     role = role_in(user, project)
     return role is not None and RANK[role] >= RANK[action]

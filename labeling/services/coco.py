@@ -22,7 +22,7 @@ from ..coco.rows import AnnotationRow, CategoryRow, ImageRow
 from .. import selectors_coco
 from ..models import Annotation, Image, Project
 from ..rules import RuleError, TagItem, coco_fields, tags_check
-from .bulk_rows import AnnotationRowIn, annotations_insert, events_insert
+from .bulk_rows import AnnotationRowIn, annotations_insert, created_events_insert
 from .images import image_upload
 from .jobs import job_progress, job_succeed
 from .projects import label_class_create
@@ -318,11 +318,7 @@ def _store_parsed(project, user, parsed, images_zip, stored_files) -> dict:
             ids = annotations_insert(rows, return_ids=True)
     except IntegrityError as exc:  # the rules above should have said why; never a 500
         raise CocoImportError("annotations", f"Refused by the database: {exc}") from None
-    events_insert(
-        (pk, project.pk, a.image_id, "create", user_id,
-         {"label_class": a.label_class_id, "kind": a.kind, "geometry": a.geometry, "source": "coco import"})
-        for pk, a in zip(ids, rows, strict=True)
-    )
+    created_events_insert(ids=ids, rows=rows, project_id=project.pk, actor_id=user_id, source="coco import")
     Image.objects.filter(pk__in=[pk for pk, _, _ in image_map.values()], status=Image.Status.NEW).update(
         status=Image.Status.IN_PROGRESS
     )

@@ -117,15 +117,40 @@ def _missing_file(version: ModelVersion) -> str:
             "start by themselves.")
 
 
+# Served versions with their TFLite file, by (id, file): what a version needs to label frames never
+# changes once its file is there, so a frame costs no query for it; the project's query
+# (selectors_live.live_project) says which version serves and with which file.
+_served: OrderedDict[tuple[int, str], ModelVersion] = OrderedDict()
+
+
+def _served_version(project: Project) -> ModelVersion | None:
+    if "served_classifier_id" not in vars(project):  # not fetched by selectors_live.live_project
+        return ModelVersion.objects.filter(
+            project=project, kind=ModelVersion.Kind.CLASSIFIER, in_service=True).first()
+    if project.served_classifier_id is None:
+        return None
+    key = (project.served_classifier_id, project.served_classifier_file or "")
+    with _runners_lock:
+        version = _served.get(key)
+    if version is None or version.project_id != project.pk:
+        version = ModelVersion.objects.filter(pk=key[0], project=project).first()
+        if version is not None and version.tflite and version.tflite.name == key[1]:
+            with _runners_lock:
+                _served[key] = version
+                while len(_served) > _CACHE_SIZE:
+                    _served.popitem(last=False)
+    return version
+
+
 def live_version(*, project: Project, version_id: int | None = None) -> ModelVersion:
     """The classifier in service, or the one named (any of the project's classifiers), or LiveUnavailable."""
-    versions = ModelVersion.objects.filter(project=project, kind=ModelVersion.Kind.CLASSIFIER)
     if version_id is None:
-        version = versions.filter(in_service=True).first()
+        version = _served_version(project)
         if version is None:
             raise LiveUnavailable(
                 "No tag classifier is in service yet: capture or label pictures of each class, then train.")
         return version
+    versions = ModelVersion.objects.filter(project=project, kind=ModelVersion.Kind.CLASSIFIER)
     version = versions.filter(pk=version_id).first()
     if version is None:
         raise ValidationError({"model_version": f"No classifier version {version_id} in this project."})

@@ -106,6 +106,26 @@ def test_a_promoted_version_is_used_from_the_next_frame(served, annotator, clien
     assert body["labels"][0]["label_class"] == blue.pk
 
 
+def test_a_frame_reads_the_project_once_and_never_counts_its_images(served, annotator, client_for):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    project, red, blue, version = served
+    api = client_for(annotator)
+    assert live(api, project, frame(RED, 6)).status_code == 200  # the interpreter and the version are loaded
+    with CaptureQueriesContext(connection) as queries:
+        body = live(api, project, frame(RED, 7)).json()
+    assert body["version"]["id"] == version.pk and body["labels"][0]["label_class"] == red.pk
+    sql = [q["sql"] for q in queries.captured_queries]
+    # One query for the project, the role and which classifier serves; the classifier itself comes
+    # from memory while it stays in service; nothing scans the project's images.
+    assert sum('FROM "labeling_project"' in q for q in sql) == 1, sql
+    assert not any(q.startswith('SELECT "labeling_membership"') for q in sql), sql
+    assert not any(q.startswith('SELECT "mlassist_modelversion"') and "'classifier'" in q for q in sql), sql
+    assert not any('"labeling_image"' in q for q in sql), sql
+    assert len(sql) <= 4, sql  # + the token, the class names, the box and mask heads in service
+
+
 def test_keep_stores_the_frame_with_the_models_labels_as_proposals(served, annotator, client_for):
     project, red, blue, version = served
     response = client_for(annotator).post(f"/api/projects/{project.pk}/live/frames/", {

@@ -90,31 +90,38 @@ class Stack:
         pages = self.client().get_paginator("list_objects_v2").paginate(Bucket=BUCKET)
         return [item["Key"] for page in pages for item in page.get("Contents", [])]
 
-    def web(self, *, processes: int = 2) -> str:
-        """Start one gunicorn instance on its own port; returns its base URL once /health answers."""
-        port = free_port()
-        n = len(list(self.folder.glob("web-*.log"))) + 1
-        process, log = self._start(f"web-{n}", [
-            sys.executable, "-m", "gunicorn", "annotator.wsgi", "--bind", f"127.0.0.1:{port}",
-            "--workers", str(processes), "--timeout", "120", "--log-level", "warning",
-        ])
-        base = f"http://127.0.0.1:{port}"
-        _wait_http(f"{base}/health", process, log, f"gunicorn {n}")
-        return base
+    def webs(self, n: int, *, processes: int = 2) -> list[str]:
+        """Start ``n`` gunicorn instances, each on its own port; returns their base URLs once /health answers."""
+        started = []
+        for _ in range(n):
+            port = free_port()
+            name = f"web-{len(list(self.folder.glob('web-*.log'))) + 1}"
+            process, log = self._start(name, [
+                sys.executable, "-m", "gunicorn", "annotator.wsgi", "--bind", f"127.0.0.1:{port}",
+                "--workers", str(processes), "--timeout", "120", "--log-level", "warning",
+            ])
+            started.append((f"http://127.0.0.1:{port}", process, log, name))
+        for base, process, log, name in started:
+            _wait_http(f"{base}/health", process, log, name)
+        return [base for base, *_ in started]
 
-    def worker(self) -> subprocess.Popen:
-        """Start one Celery worker (one task at a time, like a worker host with one slot); returns once ready."""
-        n = len(list(self.folder.glob("worker-*.log"))) + 1
-        process, log = self._start(f"worker-{n}", [
-            sys.executable, "-m", "celery", "-A", "annotator", "worker", "-P", "solo", "-l", "info",
-            "-n", f"scaleout{n}@%h", "--without-gossip", "--without-mingle", "--without-heartbeat",
-        ])
-        deadline = time.monotonic() + 120
-        while "ready." not in log.read_text():
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"worker {n} did not start:\n{log.read_text()[-4000:]}")
-            time.sleep(0.2)
-        return process
+    def workers(self, n: int) -> list[subprocess.Popen]:
+        """Start ``n`` Celery workers (one task at a time each, like worker hosts with one slot); returns once
+        all are ready."""
+        started = []
+        for _ in range(n):
+            name = f"worker-{len(list(self.folder.glob('worker-*.log'))) + 1}"
+            started.append((*self._start(name, [
+                sys.executable, "-m", "celery", "-A", "annotator", "worker", "-P", "solo", "-l", "info",
+                "-n", f"{name}@%h", "--without-gossip", "--without-mingle", "--without-heartbeat",
+            ]), name))
+        deadline = time.monotonic() + 180
+        for process, log, name in started:
+            while "ready." not in log.read_text():
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"{name} did not start:\n{log.read_text()[-4000:]}")
+                time.sleep(0.2)
+        return [process for process, *_ in started]
 
     def purge_queue(self) -> None:
         subprocess.run([sys.executable, "-m", "celery", "-A", "annotator", "purge", "-f"], cwd=ROOT, env=self.env,
@@ -123,17 +130,21 @@ class Stack:
     def logs(self) -> str:
         return "\n".join(f"--- {log.name}\n{log.read_text()[-3000:]}" for log in sorted(self.folder.glob("*.log")))
 
-    def close(self) -> None:
-        for process in reversed(self.processes):
+    def stop(self, processes) -> None:
+        """Stop these parts; one still busy after a few seconds is killed (nothing here needs its task)."""
+        for process in processes:
             if process.poll() is None:
                 process.terminate()
-        for process in reversed(self.processes):
+        for process in processes:
             try:
-                process.wait(timeout=30)
+                process.wait(timeout=5)
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait(timeout=30)
-        self.processes.clear()
+        self.processes = [p for p in self.processes if p not in processes]
+
+    def close(self) -> None:
+        self.stop(list(reversed(self.processes)))
 
     def __enter__(self):
         return self

@@ -67,10 +67,8 @@ def stack(worker_env, tmp_path):
     with Stack(tmp_path / "stack", {**worker_env, **ml}) as parts:
         parts.s3()
         parts.purge_queue()
-        webs = [parts.web(), parts.web()]
-        for _ in range(3):
-            parts.worker()
-        parts.webs = webs
+        parts.web_urls = parts.webs(2)
+        parts.workers(3)
         yield parts
         print(parts.logs())  # what each process said: pytest shows it when the test failed
 
@@ -101,7 +99,7 @@ def signed_download(api, path):
 
 
 def test_two_web_processes_three_workers_and_s3_do_the_whole_loop_with_nothing_stored_locally(stack, token):
-    web1, web2 = (Api(base, token) for base in stack.webs)
+    web1, web2 = (Api(base, token) for base in stack.web_urls)
 
     # Web 1: the project, its classes and the uploads.
     response = web1.post("/api/projects/", json={"name": "Scale-out", "kinds": ["tag", "box"], "retrain_every": 1000})

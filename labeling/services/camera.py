@@ -14,7 +14,7 @@ from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from ..camera.faces import face_crops
-from ..models import Annotation, LabelClass, Project
+from ..models import Annotation, Image, LabelClass, Project
 from ..names import safe_file_name
 from .annotations import annotation_create
 from .images import image_upload
@@ -54,7 +54,9 @@ def camera_capture(
 
     Frames go through labeling.services.images.image_upload (same checks, sha256 dedup: a
     camera pointed at a still scene sends the same JPEG again, counted as a duplicate, not an
-    error); each stored image gets one accepted tag through annotation_create (its rules).
+    error); each stored image gets one accepted tag through annotation_create (its rules). A
+    frame already stored but tagged by nobody (its request was cut short between the two) gets
+    the tag now and counts as stored, so sending a frame again is always safe.
     The class is checked before anything is stored.
     """
     if label_class.project_id != project.pk:
@@ -89,12 +91,19 @@ def camera_capture(
     if uploads:
         upload = image_upload(project=project, user=user, files=uploads)
         known = set(project.images.filter(sha256__in=digests.values()).values_list("sha256", flat=True))
+        created = {image.pk for image in upload.created}  # a frame twice in this batch names these too
+        untagged = _untagged(project, [e["image"] for e in upload.errors if e.get("image") not in created | {None}])
+        to_tag = list(upload.created)
         for error in upload.errors:
-            if digests.get(error["file"]) in known:
+            if error.get("image") in untagged:
+                # Stored by an earlier request that was cut short before its tag (the page sends
+                # the frame again after a crash or a lost answer): it gets its class now.
+                to_tag.append(untagged.pop(error["image"]))
+            elif digests.get(error["file"]) in known:
                 result.duplicates += 1
             else:
                 result.errors.append(error)
-        for image in upload.created:
+        for image in to_tag:
             try:
                 annotation_create(image=image, user=user, data={
                     "label_class": label_class.pk, "kind": Annotation.Kind.TAG, "geometry": {},
@@ -105,3 +114,11 @@ def camera_capture(
                 continue
             result.stored.append(image.pk)
     return result
+
+
+def _untagged(project: Project, image_ids: list[int]) -> dict[int, Image]:
+    """Those of the images (already in the project) that no person has tagged yet, by id."""
+    tagged = Annotation.objects.filter(kind=Annotation.Kind.TAG, state=Annotation.State.ACCEPTED)
+    images = project.images.filter(pk__in=image_ids).exclude(pk__in=tagged.filter(image_id__in=image_ids)
+                                                             .values("image_id"))
+    return {image.pk: image for image in images}

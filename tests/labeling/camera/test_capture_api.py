@@ -46,6 +46,26 @@ def test_the_same_picture_again_is_counted_as_a_duplicate_not_stored(project, cl
     assert body["counts"][str(classes[0].pk)] == 3
 
 
+def test_a_frame_sent_again_after_a_request_cut_short_gets_its_class(project, classes, annotator, client_for):
+    from labeling.services.images import image_upload
+
+    api = client_for(annotator)
+    assert capture(api, project, classes[0], frames(1)).status_code == 201
+    # Frame 2 was stored but the request stopped before its tag (a crash, a lost connection): the page
+    # kept it and sends it again with the rest of its batch.
+    [cut_short] = image_upload(project=project, user=annotator, files=frames(2)).created
+    response = capture(api, project, classes[0], frames(1, 2, 3, 3))
+    assert response.status_code == 201, response.content
+    body = response.json()
+    assert (body["stored"], body["duplicates"], body["errors"]) == (2, 2, [])
+    assert cut_short.pk in body["images"] and project.images.count() == 3
+    assert body["counts"][str(classes[0].pk)] == 3
+    assert list(cut_short.annotations.values_list("label_class", "state")) == [(classes[0].pk, "accepted")]
+    # Tagged now: the next time it is a plain duplicate, and a tagged picture never gets a second class.
+    body = capture(api, project, classes[1], frames(2)).json()
+    assert (body["stored"], body["duplicates"]) == (0, 1) and cut_short.annotations.count() == 1
+
+
 def test_face_mode_stores_each_face_crop_and_counts_frames_without_one(project, classes, annotator, client_for):
     api = client_for(annotator)
     files = [SimpleUploadedFile("face.jpg", jpeg(face_frame((480, 640)))), *frames(7)]

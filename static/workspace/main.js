@@ -14,6 +14,7 @@ import { ImageAdjust } from "./adjust.js";
 import { copySelection, pasteClipboard, toggleLock } from "./clipboard.js";
 import { ReviewPanel } from "./review.js";
 import { showQueueReason } from "./queue_note.js";
+import { followModel } from "./live_proposals.js";
 import { BoxTool } from "./tools/box.js";
 import { BoxMaskTool } from "./tools/boxmask.js";
 import { MaskTool } from "./tools/mask.js";
@@ -390,6 +391,7 @@ window.__ws = {
 // ---- start ----------------------------------------------------------------------------------
 const reviewPanel = new ReviewPanel(ws);
 ws.adjust = new ImageAdjust(ws);
+followModel(ws);
 panel.renderClasses();
 setOpacity(ws.opacity);
 ws.setTool("select");

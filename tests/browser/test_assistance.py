@@ -140,3 +140,51 @@ def test_others_see_thresholds_and_validation_but_cannot_change_them(page, live_
     expect(row.locator("[data-role=validation]")).to_contain_text("sign test p = 0.875")
     expect(page.locator("#versions input[name=threshold]")).to_have_count(0)
     expect(page.locator("#readiness tr[data-head=detector]")).to_contain_text("0 of 4")
+
+
+def test_open_pages_follow_a_training_started_through_the_api(page, live_server, world, client_for,
+                                                             celery_worker_process, monkeypatch):
+    """The workspace, the model page and the project page each hold a model-event stream; a training
+    run started through the API (a real worker trains) shows on all three without a reload."""
+    import threading
+
+    from mlassist import events
+
+    from ..mlassist.synthetic import feature_images, tag
+
+    # Three pages stream at once here; a production process lets two wait (the others retry later).
+    monkeypatch.setattr(events, "_waiters", threading.BoundedSemaphore(3))
+    boss = world["boss"]
+    project = project_create(user=boss, name="Cats", kinds=["tag"])
+    project.proposal_threshold = 0.05  # every top answer is stored: the workspace must get one
+    project.save()
+    classes = [LabelClassFactory(project=project, name="cat"), LabelClassFactory(project=project, name="dog")]
+    truth = [0, 1, 0, 1, 0, 1, 0, 1]
+    images = feature_images(project, truth)
+    for image, cls in list(zip(images, truth, strict=True))[:6]:
+        tag(image, classes[cls], boss)
+
+    _sign_in(page, live_server, boss)
+    workspace = page
+    workspace.goto(f"{live_server.url}/projects/{project.pk}/images/{images[6].pk}/annotate/")
+    expect(workspace.locator("body")).to_have_attribute("data-ready", "1")
+    expect(workspace.locator("#ws-proposal-count")).to_have_text("0 waiting")
+    model = page.context.new_page()
+    model.goto(f"{live_server.url}/projects/{project.pk}/model/")
+    expect(model.locator("#readiness tr[data-head=classifier]")).to_contain_text("ready to train")
+    overview = page.context.new_page()
+    overview.goto(f"{live_server.url}/projects/{project.pk}/")
+    expect(overview.locator("#model-serving")).to_have_text("No model in service yet.")
+    for open_page in (workspace, model, overview):
+        expect(open_page.locator("body")).to_have_attribute("data-model-token", re.compile(".+"))
+        open_page.evaluate("() => { window.__sameDocument = true; }")
+
+    assert client_for(boss).post(f"/api/projects/{project.pk}/train/").status_code == 202
+
+    expect(model.locator("#versions tr[data-kind=classifier][data-version='1']")).to_contain_text(
+        "✓ in service", timeout=180_000)
+    expect(overview.locator("#model-serving")).to_have_text("In service: tags v1.", timeout=60_000)
+    expect(workspace.locator("#ws-proposal-count")).to_have_text("1 waiting", timeout=60_000)
+    expect(workspace.locator("#ws-tags")).to_contain_text("proposed")
+    for open_page in (workspace, model, overview):
+        assert open_page.evaluate("() => window.__sameDocument") is True  # no reload

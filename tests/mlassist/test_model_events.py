@@ -75,3 +75,18 @@ def test_server_sent_events_stream_the_state_then_end(project, annotator, client
     assert response["Content-Type"] == "text/event-stream"
     body = b"".join(response.streaming_content).decode()
     assert body.startswith("retry: ") and "event: model\n" in body and '"number": 3' in body
+
+
+def test_a_waiting_stream_writes_a_comment_each_check_so_a_closed_page_ends_it(project):
+    token = events.model_state(project_id=project.pk)["token"]
+    stream = events.model_event_stream(project_id=project.pk, since=token, wait=1.5)
+    assert next(stream).startswith("retry: ")
+    assert next(stream) == ":\n\n"  # nothing changed: a comment, which fails to write once the page is gone
+    stream.close()  # what the server does when that write fails: the waiter's slot is free again
+    held = [events._waiters.acquire(blocking=False) for _ in range(events.MAX_WAITERS)]
+    try:
+        assert all(held)
+    finally:
+        for got in held:
+            if got:
+                events._waiters.release()

@@ -4,6 +4,7 @@ Each test launches its own Chromium: the clip is a command-line flag
 (--use-file-for-fake-video-capture), so the shared session browser cannot play it.
 """
 
+import re
 import time
 
 import numpy as np
@@ -102,11 +103,11 @@ def test_holding_space_captures_frames_into_the_class_and_counts_them(camera, li
     expect(page.locator("#capture-class")).to_have_value(str(classes[1].pk))
     hold_space(page, 2)
     status = page.locator("#capture-queue")
-    expect(status).to_contain_text("queued 0")
+    expect(status).to_contain_text(" 0 queued (kept on this device)")
     counts = page.locator(f"#capture-counts li[data-class='{classes[1].pk}'] .count")
     stored = tagged(project, classes[1])
     # At 5 frames/s for 2 s: about 10 frames, each stored (or a duplicate when the camera had not moved on).
-    assert 6 <= stored <= 14, stored
+    assert 6 <= stored <= 14, (stored, status.inner_text())
     expect(counts).to_have_text(str(stored))
     text = status.inner_text()
     captured = int(text.split("Captured ")[1].split(" ")[0])
@@ -116,25 +117,84 @@ def test_holding_space_captures_frames_into_the_class_and_counts_them(camera, li
     assert tagged(project, classes[0]) == 0
 
 
-def test_frames_captured_while_the_network_is_down_are_sent_when_it_returns(camera, live_server, project, classes,
-                                                                            annotator):
+def queued(status):
+    return int(re.search(r"(\d+) queued", status.inner_text()).group(1))
+
+
+def block_uploads(page):
+    page.route("**/capture/", lambda route: route.abort() if route.request.method == "POST" else route.continue_())
+
+
+def test_frames_captured_while_the_network_is_down_survive_a_reload_and_are_sent_when_it_returns(
+        camera, live_server, project, classes, annotator):
     page = camera(annotator, numbered_frames(40), fps=10)
     page.goto(f"{live_server.url}/projects/{project.pk}/capture/")
     expect(page.locator("#capture-hold")).to_be_enabled()
-    page.route("**/capture/", lambda route: route.abort() if route.request.method == "POST" else route.continue_())
+    block_uploads(page)
+    page.keyboard.press(classes[1].hotkey)
     hold_space(page, 2)
     status = page.locator("#capture-queue")
+    counts = page.locator(f"#capture-counts li[data-class='{classes[1].pk}'] .count")
     expect(status).to_contain_text("the network stalled")
-    queued = int(status.inner_text().split("queued ")[1].split(" ")[0])
-    assert queued >= 6 and Image.objects.count() == 0
-    expect(page.locator(f"#capture-counts li[data-class='{classes[0].pk}'] .count")).to_contain_text(
-        f"(+{queued} queued)")
+    waiting = queued(status)
+    assert waiting >= 6 and Image.objects.count() == 0
+    expect(status).to_contain_text(f"{waiting} queued (kept on this device)")
+    expect(counts).to_have_text(f"0 (+{waiting} queued)")
+    # The tab reloads (or crashes, or is closed and opened again) while the network is still down.
+    page.reload()
+    expect(status).to_contain_text(f"{waiting} frames kept from an earlier visit")
+    expect(status).to_contain_text(f"{waiting} queued (kept on this device)")
+    expect(status).to_contain_text("the network stalled")
+    expect(counts).to_have_text(f"0 (+{waiting} queued)")
+    assert Image.objects.count() == 0
     page.unroute("**/capture/")
-    expect(status).to_contain_text("queued 0", timeout=20_000)
+    expect(status).to_contain_text(" 0 queued", timeout=20_000)
     expect(status).not_to_contain_text("stalled")
     text = status.inner_text()
     duplicates = int(text.split("duplicates ")[1].split(" ")[0]) if "duplicates" in text else 0
-    assert tagged(project, classes[0]) + duplicates == queued
+    stored = tagged(project, classes[1])
+    assert stored + duplicates == waiting and Image.objects.count() == stored
+    expect(counts).to_have_text(str(stored))
+    page.reload()  # nothing left to send
+    expect(counts).to_have_text(str(stored))
+    expect(status).not_to_contain_text("earlier visit")
+
+
+def test_queued_frames_can_be_discarded_and_are_never_sent(camera, live_server, project, classes, annotator):
+    page = camera(annotator, numbered_frames(40), fps=10)
+    page.goto(f"{live_server.url}/projects/{project.pk}/capture/")
+    expect(page.locator("#capture-hold")).to_be_enabled()
+    discard = page.locator("#capture-discard")
+    expect(discard).to_be_disabled()
+    block_uploads(page)
+    hold_space(page, 1)
+    status = page.locator("#capture-queue")
+    expect(status).to_contain_text("the network stalled")
+    waiting = queued(status)
+    page.reload()
+    expect(status).to_contain_text(f"{waiting} queued (kept on this device)")
+    discard.click()
+    expect(page.locator("#confirm h2")).to_have_text(f"Discard {waiting} queued frames?")
+    page.click("#confirm-cancel")
+    expect(status).to_contain_text(f"{waiting} queued")
+    discard.click()
+    page.click("#confirm-ok")
+    expect(status).to_contain_text(f" 0 queued (kept on this device) · {waiting} frames kept from an earlier visit")
+    expect(status).to_contain_text(f"discarded {waiting}")
+    expect(discard).to_be_disabled()
+    expect(page.locator(f"#capture-counts li[data-class='{classes[0].pk}'] .count")).to_have_text("0")
+    page.reload()
+    expect(status).to_have_text("Captured 0 · stored 0 · 0 queued (kept on this device)")  # no frame was kept
+    expect(page.locator("#capture-hold")).to_be_enabled()
+    # With the network back, only what is captured now reaches the server.
+    page.unroute("**/capture/")
+    hold_space(page, 0.5)
+    expect(status).to_contain_text(re.compile(r"stored [1-9]"))
+    expect(status).to_contain_text(" 0 queued")
+    text = status.inner_text()
+    captured = int(text.split("Captured ")[1].split(" ")[0])
+    duplicates = int(text.split("duplicates ")[1].split(" ")[0]) if "duplicates" in text else 0
+    assert Image.objects.count() == tagged(project, classes[0]) == captured - duplicates
 
 
 def test_face_mode_stores_the_face_not_the_frame(camera, live_server, project, classes, annotator):

@@ -293,7 +293,10 @@ async function openImage(id, { push = true, focusAnnotation = null, reason = nul
   const token = ++loadToken;
   body.dataset.ready = "0";
   const t0 = performance.now();
-  const [img, rows] = await Promise.all([api("GET", `/api/images/${id}/`), api("GET", `/api/images/${id}/annotations/`)]);
+  const pre = window.__wsPrefetch; // started by prefetch.js before these modules loaded
+  window.__wsPrefetch = null;
+  const [img, rows] = await Promise.all(pre?.imageId === id ? pre.answers
+    : [api("GET", `/api/images/${id}/`), api("GET", `/api/images/${id}/annotations/`)]);
   if (token !== loadToken) return;
   if (!img.ok || !rows.ok) { toast(`Could not open image ${id}: ${img.data?.detail || rows.data?.detail || "error"}`); return; }
   const image = img.data;

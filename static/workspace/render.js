@@ -1,6 +1,8 @@
 // Canvas drawing. Geometry stays in image pixels and is drawn through the view transform. Shapes
-// that are not selected are batched into one Path2D per class and cached as a screen-sized layer;
-// while the view moves the layer is reused (scaled and shifted) and redrawn sharp once it settles.
+// are batched into one Path2D per class and cached as a screen-sized layer; while the view moves
+// the layer is reused (scaled and shifted) and redrawn sharp once it settles. Selecting does not
+// touch the layer (the selection is drawn over it): with thousands of shapes, rebuilding it took
+// longer than a click may. Only a shape being changed live (dragged, painted) is lifted out of it.
 // Frames are drawn in requestAnimationFrame, only when something changed.
 
 import { polygonArea } from "./geometry.js";
@@ -126,10 +128,14 @@ export class Renderer {
     if (filter !== "none") ctx.filter = "none";
   }
 
-  /** One path per (class, proposed) for the unselected visible shapes, rebuilt when shapes change. */
+  /** One path per (class, proposed) for the visible shapes but the lifted ones, rebuilt when shapes change. */
   buildGroups() {
     const ws = this.ws, store = ws.store;
-    const key = `${store.revision}|${ws.selectionRevision}|${ws.hiddenRevision}`;
+    // A lifted shape stays out of the layer while it is selected (drawSelected shows it); once
+    // deselected it goes back in.
+    for (const cid of store.lifted) if (!ws.selection.has(cid)) store.lifted.delete(cid);
+    const lifted = store.lifted;
+    const key = `${store.revision}|${ws.hiddenRevision}|${[...lifted].join(",")}`;
     if (key === this.groupsKey) return;
     const groups = new Map(), masks = [], labels = [], counts = new Map();
     for (const ann of store.all()) {
@@ -138,7 +144,7 @@ export class Renderer {
       const n = (counts.get(ann.label_class) || 0) + 1;
       counts.set(ann.label_class, n);
       ann.instance = n;
-      if (!ws.isDrawn(ann) || ws.selection.has(ann.cid)) continue;
+      if (!ws.isDrawn(ann) || lifted.has(ann.cid)) continue;
       labels.push(ann);
       if (ann.kind === "mask") { masks.push(ann); continue; }
       const proposed = ann.state === "proposed";

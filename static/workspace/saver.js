@@ -1,6 +1,9 @@
-// Autosave: every change is written in the background, batched after a short pause. Each write
-// carries the version it is based on; a 409 is handed to the page as a conflict to resolve; a
-// network or server failure stays dirty and is retried with backoff.
+// Autosave: every change is written in the background, batched after a short pause: one request
+// (POST /api/images/{id}/annotations/batch/, one transaction) carries the deletes, updates and
+// creates of the pause. Each write carries the version it is based on; a 409 names the stale items,
+// handed to the page as conflicts to resolve, and the rest is sent again; a refused batch (400/403)
+// is sent again item by item so the good ones are kept and the bad one named; a network or server
+// failure stays dirty and is retried with backoff.
 
 import { api, csrfToken } from "../labeling/api.js";
 import { snapshot, fromServer } from "./store.js";
@@ -91,16 +94,17 @@ export class Saver {
     const cids = [...this.dirty].filter((cid) => !this.conflicts.has(cid));
     if (!cids.length || !this.image) return;
     for (const cid of cids) this.dirty.delete(cid);
-    const image = this.image, creates = [], sent = [];
+    const image = this.image, sent = [];
     const retry = (list) => { for (const c of [].concat(list)) this.dirty.add(c); };
     const run = (list, p) => sent.push(p.then((ok) => { if (ok === false) retry(list); }, () => retry(list)));
-    for (const cid of cids) {
-      const need = this.needs(cid);
-      if (need === "create") creates.push(cid);
-      else if (need === "update") run(cid, this.update(cid, true));
-      else if (need === "delete") run(cid, this.remove(cid, true));
+    const by = this.sort(cids), batch = this.batchBody(by);
+    // A keepalive request may carry at most 64 KiB: a larger batch goes as single writes.
+    if (JSON.stringify(batch.body).length < 60000) run(cids, this.batch(by, image, true, batch));
+    else {
+      for (const cid of by.update) run(cid, this.update(cid, true));
+      for (const cid of by.delete) run(cid, this.remove(cid, true));
+      if (by.create.length) run(by.create, this.create(by.create, image, true));
     }
-    if (creates.length) run(creates, this.create(creates, image, true));
     // Should the page stay after all (a cancelled navigation), the answers are taken as usual.
     const before = this.flushing;
     this.flushing = Promise.all([before, ...sent]).finally(() => {
@@ -125,20 +129,13 @@ export class Saver {
   async _flush() {
     const cids = [...this.dirty].filter((cid) => !this.conflicts.has(cid));
     for (const cid of cids) this.dirty.delete(cid);
-    const by = { delete: [], update: [], create: [] };
-    for (const cid of cids) { const need = this.needs(cid); if (need) by[need].push(cid); }
+    const by = this.sort(cids);
     const image = this.image;
     let failed = false;
-    const run = async (cid, fn) => {
-      try {
-        const ok = await fn(cid);
-        if (ok === false) { failed = true; for (const c of [].concat(cid)) this.dirty.add(c); }
-      } catch (err) { failed = true; for (const c of [].concat(cid)) this.dirty.add(c); }
-    };
-    // Deletes first: a single-label project refuses a new tag while the old one still exists.
-    await Promise.all(by.delete.map((cid) => run(cid, (c) => this.remove(c))));
-    await Promise.all(by.update.map((cid) => run(cid, (c) => this.update(c))));
-    if (by.create.length) await run(by.create, (list) => this.create(list, image));
+    if (by.delete.length || by.update.length || by.create.length) {
+      try { failed = (await this.batch(by, image)) === false; } catch (err) { failed = true; }
+      if (failed) for (const cid of cids) this.dirty.add(cid);
+    }
     if (image !== this.image) return; // switched images meanwhile
     for (const cid of cids) if (!this.conflicts.has(cid) && this.needs(cid)) this.dirty.add(cid);
     if (failed) {
@@ -146,6 +143,91 @@ export class Saver {
       this.setState("error", `Save failed; retrying in ${Math.round(this.backoff() / 1000)} s`);
     } else if (this.failures) { this.failures = 0; }
     if (!failed) this.onSaved();
+  }
+
+  /** The waiting cids by what the server must do with them. */
+  sort(cids) {
+    const by = { delete: [], update: [], create: [] };
+    for (const cid of cids) { const need = this.needs(cid); if (need) by[need].push(cid); }
+    return by;
+  }
+
+  /** The batch request for `by`, with what was sent of each (to compare with later edits). */
+  batchBody(by) {
+    const sent = new Map(), body = { delete: [], update: [], create: [] };
+    for (const cid of by.delete) { const srv = this.server.get(cid); body.delete.push({ id: srv.id, version: srv.version }); }
+    for (const cid of by.update) {
+      const [snap, changes] = this.changes(cid);
+      sent.set(cid, snap);
+      body.update.push({ id: this.server.get(cid).id, ...changes });
+    }
+    for (const cid of by.create) {
+      const ann = this.store.get(cid);
+      sent.set(cid, snapshot(ann));
+      body.create.push(this.createPayload(ann));
+    }
+    return { body, sent };
+  }
+
+  /** One request for the whole pause; false when it must be tried again later. Deletes go first on
+   * the server: a single-label project refuses a new tag while the old one still exists. */
+  async batch(by, image, keepalive = false, prepared = null) {
+    const { body, sent } = prepared || this.batchBody(by);
+    const res = await this.call("POST", `/api/images/${image.id}/annotations/batch/`, body, keepalive);
+    if (res.status >= 500 || res.status === 0) return false;
+    if (res.status === 409 && res.data?.conflicts) {
+      // Nothing was written. The stale items wait for the person; the rest is sent again.
+      for (const c of res.data.conflicts) {
+        const [, kind, i] = /^(\w+)\[(\d+)\]$/.exec(c.path) || [];
+        const cid = by[kind]?.[Number(i)];
+        if (cid !== undefined) this.conflict(cid, c.current, c.current === null);
+      }
+      return true;
+    }
+    if (!res.ok) return this.oneByOne(by, image, keepalive);
+    by.delete.forEach((cid) => this.server.delete(cid));
+    res.data.updated.forEach((row, i) => this.stored(by.update[i], row, sent.get(by.update[i])));
+    res.data.created.forEach((row, i) => {
+      const cid = by.create[i], ann = this.store.get(cid);
+      this.stored(cid, row, sent.get(cid));
+      if (ann) ann.id = row.id;
+    });
+    return true;
+  }
+
+  /** A refused batch (a bad item, a state this person may not set) as single writes: the good ones
+   * are kept and each refusal is shown for its own object. */
+  async oneByOne(by, image, keepalive) {
+    let ok = true;
+    const run = async (p) => { if ((await p) === false) ok = false; };
+    await Promise.all(by.delete.map((cid) => run(this.remove(cid, keepalive))));
+    await Promise.all(by.update.map((cid) => run(this.update(cid, keepalive))));
+    if (by.create.length) await run(this.create(by.create, image, keepalive));
+    return ok;
+  }
+
+  stored(cid, row, sent) {
+    this.server.set(cid, { id: row.id, version: row.version, snap: this.serverState(cid, sent, row) });
+    const ann = this.store.get(cid);
+    if (ann) ann.version = row.version;
+  }
+
+  createPayload(a) {
+    return {
+      kind: a.kind, label_class: a.label_class, ...this.body(a), state: a.state, iscrowd: !!a.iscrowd,
+      ...(a.origin === "model" ? { origin: "model", score: a.score } : {}),
+    };
+  }
+
+  /** [what is sent, the changes since what the server holds, with the version they are based on]. */
+  changes(cid) {
+    const ann = this.store.get(cid), srv = this.server.get(cid);
+    const sent = snapshot(ann), changes = { version: srv.version };
+    if (sent.label_class !== srv.snap.label_class) changes.label_class = sent.label_class;
+    if (sent.state !== srv.snap.state) changes.state = sent.state;
+    if (sent.iscrowd !== srv.snap.iscrowd) changes.iscrowd = sent.iscrowd;
+    if (sent.geometry !== srv.snap.geometry) Object.assign(changes, this.body(ann));
+    return [sent, changes];
   }
 
   body(ann) {
@@ -156,10 +238,7 @@ export class Saver {
   async create(cids, image, keepalive = false) {
     const anns = cids.map((cid) => this.store.get(cid)).filter(Boolean);
     const sent = anns.map(snapshot);
-    const payload = anns.map((a) => ({
-      kind: a.kind, label_class: a.label_class, ...this.body(a), state: a.state, iscrowd: !!a.iscrowd,
-      ...(a.origin === "model" ? { origin: "model", score: a.score } : {}),
-    }));
+    const payload = anns.map((a) => this.createPayload(a));
     const res = await this.call("POST", `/api/images/${image.id}/annotations/`, payload, keepalive);
     if (res.status >= 500 || res.status === 0) return false;
     if (res.status === 400 && anns.length > 1) {
@@ -177,12 +256,7 @@ export class Saver {
   }
 
   async update(cid, keepalive = false) {
-    const ann = this.store.get(cid), srv = this.server.get(cid);
-    const sent = snapshot(ann), changes = { version: srv.version };
-    if (sent.label_class !== srv.snap.label_class) changes.label_class = sent.label_class;
-    if (sent.state !== srv.snap.state) changes.state = sent.state;
-    if (sent.iscrowd !== srv.snap.iscrowd) changes.iscrowd = sent.iscrowd;
-    if (sent.geometry !== srv.snap.geometry) Object.assign(changes, this.body(ann));
+    const srv = this.server.get(cid), [sent, changes] = this.changes(cid);
     const res = await this.call("PATCH", `/api/annotations/${srv.id}/`, changes, keepalive);
     return this.answer(cid, res, sent, srv.id);
   }

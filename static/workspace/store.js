@@ -37,12 +37,14 @@ export class Store {
     this.revision = 0; // bumped on every change: caches (paths, lists) compare it
     this.W = 1; this.H = 1;
     this.grid = new Grid(1, 1);
+    this.lifted = new Set(); // shapes changed live, drawn apart from the cached layer (render.js)
   }
 
   reset(image, rows) {
     this.items = new Map();
     this.W = image.width; this.H = image.height;
     this.grid = new Grid(this.W, this.H);
+    this.lifted = new Set();
     for (const row of rows) this.insert(fromServer(row));
     this.revision++;
   }
@@ -83,9 +85,11 @@ export class Store {
   }
 
   /** A live change during a drag: geometry only, no history. It bumps only liveRevision, so the
-   * cached layer of the other (unselected) shapes stays valid while one shape moves. */
+   * cached layer of the other shapes stays valid while one shape moves; the shape is lifted out of
+   * that layer (once, at the first move). */
   setGeometry(cid, geometry) {
     const ann = this.items.get(cid);
+    this.lifted.add(cid);
     if (ann.bbox) this.grid.remove(cid, ann.bbox);
     ann.geometry = geometry;
     ann.bbox = bboxOf(ann.kind, geometry);

@@ -177,7 +177,7 @@ class TFLiteModel(ProjectScoped, APIView):
 
 
 class SuspiciousLabels(ProjectScoped, APIView):
-    """Accepted tags the cross-validated classifier disputes, most confident dispute first."""
+    """Accepted tags, boxes and masks the model doubts (see services/audit.py), most confident first."""
 
     project_actions = {"GET": VIEW}
 
@@ -185,7 +185,7 @@ class SuspiciousLabels(ProjectScoped, APIView):
     def get(self, request, project_id):
         rows = (
             SuspiciousLabel.objects.filter(annotation__image__project=self.project)
-            .select_related("annotation__created_by", "predicted_class")
+            .select_related("annotation__created_by", "annotation__image__project", "predicted_class")
             .order_by("-confidence")[:500]
         )
         return Response(serializers.SuspiciousLabelSerializer(rows, many=True).data)

@@ -17,19 +17,40 @@ def backbone_mismatch(version: ModelVersion, key: str | None = None) -> str:
             f"configured backbone is {key}: it cannot propose. Train again to get a version for this backbone.")
 
 
+# Why a label is listed (ml/audit.py), read off the stored row: the model's class equal to the
+# labelled one means it sees nothing of that class there.
+REASONS = {
+    "disputed": "The model says another class",
+    "not_found": "The model sees nothing of this class here",
+    "missing": "The model also sees this class on the image: a tag may be missing",
+}
+
+
+def suspicion_reason(*, kind: str, multilabel: bool, labelled_class_id: int, predicted_class_id: int) -> str:
+    """"disputed", "not_found" or "missing" (a multi-label tag the model sees that nobody gave)."""
+    if labelled_class_id == predicted_class_id:
+        return "not_found"
+    return "missing" if kind == "tag" and multilabel else "disputed"
+
+
 def suspicious_label_rows(*, project: Project, limit: int = 100) -> list[dict]:
-    """Accepted tags the cross-validated classifier disputes, most confident dispute first, with the
-    image's file name and both class names (one query)."""
+    """Accepted tags, boxes and masks the model doubts, most confident first, with the image's file
+    name, both class names and why (one query)."""
     rows = (
         SuspiciousLabel.objects.filter(annotation__image__project=project)
         .order_by("-confidence", "pk")
         .values("confidence", "annotation_id", "annotation__image_id", "annotation__image__file_name",
+                "annotation__kind", "annotation__label_class_id", "predicted_class_id",
                 "annotation__label_class__name", "predicted_class__name", "annotation__created_by__username")[:limit]
     )
-    return [
-        {"annotation": r["annotation_id"], "image": r["annotation__image_id"],
-         "file_name": r["annotation__image__file_name"], "labelled": r["annotation__label_class__name"],
-         "predicted": r["predicted_class__name"], "confidence": r["confidence"],
-         "by": r["annotation__created_by__username"] or ""}
-        for r in rows
-    ]
+    out = []
+    for r in rows:
+        reason = suspicion_reason(kind=r["annotation__kind"], multilabel=project.multilabel,
+                                  labelled_class_id=r["annotation__label_class_id"],
+                                  predicted_class_id=r["predicted_class_id"])
+        out.append({"annotation": r["annotation_id"], "image": r["annotation__image_id"],
+                    "file_name": r["annotation__image__file_name"], "kind": r["annotation__kind"],
+                    "labelled": r["annotation__label_class__name"], "predicted": r["predicted_class__name"],
+                    "reason": reason, "reason_text": REASONS[reason], "confidence": r["confidence"],
+                    "by": r["annotation__created_by__username"] or ""})
+    return out

@@ -4,7 +4,7 @@ from rest_framework import serializers
 from labeling.serializers import AnnotationSerializer
 
 from .models import ModelVersion, SuspiciousLabel, TrainingRun
-from .selectors import backbone_mismatch
+from .selectors import backbone_mismatch, suspicion_reason
 
 
 class TrainingRunSerializer(serializers.ModelSerializer):
@@ -62,11 +62,19 @@ class ProposeSerializer(serializers.Serializer):
 class SuspiciousLabelSerializer(serializers.ModelSerializer):
     annotation = AnnotationSerializer()
     predicted_class_name = serializers.CharField(source="predicted_class.name")
+    reason = serializers.SerializerMethodField(
+        help_text="disputed: the model says predicted_class instead; not_found: it sees nothing of the labelled "
+                  "class there; missing (multi-label tags): it also sees predicted_class on the image, untagged.")
 
     class Meta:
         model = SuspiciousLabel
-        fields = ["annotation", "predicted_class", "predicted_class_name", "confidence", "created_at"]
+        fields = ["annotation", "predicted_class", "predicted_class_name", "reason", "confidence", "created_at"]
         read_only_fields = fields
+
+    def get_reason(self, row) -> str:
+        return suspicion_reason(kind=row.annotation.kind, multilabel=row.annotation.image.project.multilabel,
+                                labelled_class_id=row.annotation.label_class_id,
+                                predicted_class_id=row.predicted_class_id)
 
 
 class ReadinessSerializer(serializers.Serializer):

@@ -135,6 +135,12 @@ def _execute(run, project) -> None:
         note = _train_head(run, project, kind, cfg, start, width)
         if note:
             notes.append(note)
+    from .audit import suspicious_shapes_refresh
+
+    for kind in kinds:
+        if kind != "tag":  # tags are cross-validated while their head trains (_train_head)
+            _report(run, "auditing labels", 0.8, f"Cross-checking accepted {kind} labels")
+            suspicious_shapes_refresh(project=project, kind=kind, run=run)
     _report(run, "proposing", 0.8, "Proposing for unlabelled images")
     from .proposals import proposals_refresh
 

@@ -26,17 +26,44 @@ class LiveFrameSerializer(drf.Serializer):
 
 class LiveStoreSerializer(LiveFrameSerializer):
     # Ids bounded: past 64 bits is a 400 here, not a database error.
-    model_version = drf.IntegerField(min_value=1, max_value=2**63 - 1,
-                                     help_text="The version whose labels the page showed (its `id`).")
+    model_version = drf.IntegerField(min_value=1, max_value=2**63 - 1, required=False, allow_null=True,
+                                     help_text="The classifier version whose labels the page showed (its `id`); "
+                                               "left out: the one in service (none in a project without tags).")
+    overlay_versions = drf.ListField(
+        child=drf.IntegerField(min_value=1, max_value=2**63 - 1), required=False, max_length=2,
+        help_text="Keep: the box and mask versions whose boxes and masks the page drew (`overlay` of the live answer); "
+                  "their findings are stored as proposals too.")
     label_class = drf.IntegerField(required=False, allow_null=True, min_value=1, max_value=2**63 - 1,
                                    help_text="Correct: the class the person picked. Left out: Keep the model's labels.")
 
 
 LivePredictionSerializer = inline_serializer("LivePrediction", {
-    "version": inline_serializer("LiveVersion", {"id": drf.IntegerField(), "number": drf.IntegerField()}),
+    "version": inline_serializer("LiveVersion", {"id": drf.IntegerField(), "number": drf.IntegerField()},
+                                 allow_null=True),
     "labels": drf.ListField(child=drf.DictField()),
+    "overlay": drf.ListField(child=inline_serializer("LiveOverlayVersion", {
+        "id": drf.IntegerField(), "number": drf.IntegerField(), "kind": drf.CharField()})),
+    "boxes": drf.ListField(child=drf.DictField(), help_text="{label_class, name, score, x, y, w, h} in frame pixels."),
+    "masks": drf.ListField(child=drf.DictField(),
+                           help_text="{label_class, name, score, bbox, polygons}: outer outlines in frame pixels."),
+    "note": drf.CharField(),
     "timing_ms": drf.DictField(child=drf.FloatField()),
 })
+
+
+def prediction_data(prediction) -> dict:
+    version = prediction.version
+    return {
+        "version": {"id": version.pk, "number": version.number} if version is not None else None,
+        "labels": prediction.labels,
+        "overlay": [{"id": v.pk, "number": v.number, "kind": v.kind} for v in prediction.overlay],
+        "boxes": [{"label_class": b["label_class"], "name": b["name"], "score": round(b["score"], 4),
+                   **{k: round(b[k], 1) for k in "xywh"}} for b in prediction.boxes],
+        "masks": [{"label_class": m["label_class"], "name": m["name"], "score": round(m["score"], 4),
+                   "bbox": m["bbox"], "polygons": m["polygons"]} for m in prediction.masks],
+        "note": prediction.note,
+        "timing_ms": prediction.timing_ms,
+    }
 
 
 def _read_frame(request, serializer_class):
@@ -46,8 +73,9 @@ def _read_frame(request, serializer_class):
 
 
 class Live(ProjectScoped, APIView):
-    """The served tag classifier's top-3 for one frame, and which version answered. 404 when no
-    classifier is in service or its TFLite file is missing (the detail says which)."""
+    """The served tag classifier's top-3 for one frame, and which version answered; with a box or mask
+    head in service, its boxes and masks in frame pixels too (`overlay` names the versions). 404 when
+    nothing can label the frame: no version in service, or its files missing (the detail says which)."""
 
     project_actions = {"POST": VIEW}
     parser_classes = [MultiPartParser, FormParser]
@@ -67,9 +95,7 @@ class Live(ProjectScoped, APIView):
             prediction = live_services.live_predict(project=self.project, frame=frame)
         except live_services.LiveUnavailable as exc:
             raise NotFound(str(exc)) from None
-        version = prediction.version
-        return Response({"version": {"id": version.pk, "number": version.number}, "labels": prediction.labels,
-                         "timing_ms": prediction.timing_ms})
+        return Response(prediction_data(prediction))
 
 
 class LiveFrames(ProjectScoped, APIView):
@@ -91,9 +117,10 @@ class LiveFrames(ProjectScoped, APIView):
                 raise ValidationError({"label_class": f"No class {values['label_class']} in this project."})
         try:
             image = live_services.live_frame_store(project=self.project, user=request.user, frame=frame,
-                                                   version_id=values["model_version"], label_class=label_class)
+                                                   version_id=values.get("model_version"), label_class=label_class,
+                                                   overlay_ids=values.get("overlay_versions"))
         except live_services.LiveUnavailable as exc:
             raise NotFound(str(exc)) from None
         labels = list(image.annotations.order_by("-score", "id").values(
-            "id", "label_class", "origin", "state", "score", "model_version"))
+            "id", "label_class", "kind", "origin", "state", "score", "model_version"))
         return Response({"image": image.pk, "labels": labels}, status=status.HTTP_201_CREATED)

@@ -37,6 +37,14 @@ def tflite_export_task(version_id: int) -> None:
     tflite_export(version_id=version_id)
 
 
+# Idempotent: the backbone file and each version's live head are built only when missing.
+@shared_task(name="mlassist.live_parts_export", acks_late=True)
+def live_parts_export_task(version_ids: list[int]) -> None:
+    from .services.exports import live_parts_export
+
+    live_parts_export(version_ids=version_ids)
+
+
 # Resumable: each image's proposals are stored with the count done, in one transaction; a
 # replacement worker starts at the first image not stored, with the clusters already chosen.
 @shared_task(name="mlassist.maia_novelty", acks_late=True)

@@ -71,3 +71,60 @@ def tflite_export_wanted(*, project) -> bool:
     used = (ModelVersion.objects.filter(project=project, kind="classifier").exclude(pk=serving.pk)
             .filter(Q(metrics__has_key="tflite_requested_at") | ~Q(tflite="")).exists())
     return used and tflite_export_request(version=serving)
+
+
+# --- live parts: the backbone once per configuration, and each version's head on its own -----
+# (mlassist/ml/export.py says why). Named by convention, not stored in a field: the backbone file
+# belongs to no version, and a classifier's `tflite` is its phone download (backbone + head).
+
+def live_features_name(cfg) -> str:
+    return f"models/live/features-{cfg.key()}.tflite"
+
+
+def live_head_name(version: ModelVersion) -> str:
+    return f"models/{version.project_id}/live/{version.kind}-v{version.number}-{version.pk}.tflite"
+
+
+def live_parts_request(*, versions: list[ModelVersion]) -> bool:
+    """Queue the build of the versions' live heads (and the backbone file) unless asked for in the
+    last 10 minutes; True when queued. The first version carries the date of the request."""
+    from ..tasks import live_parts_export_task
+
+    now = timezone.now()
+    with transaction.atomic():
+        locked = ModelVersion.objects.select_for_update().only("id", "metrics").get(pk=versions[0].pk)
+        asked = (locked.metrics or {}).get("live_requested_at")
+        if asked and now - datetime.fromisoformat(asked) < REQUEST_AGAIN_AFTER:
+            return False
+        ModelVersion.objects.filter(pk=locked.pk).update(
+            metrics={**(locked.metrics or {}), "live_requested_at": now.isoformat()})
+        live_parts_export_task.delay_on_commit([v.pk for v in versions])
+    return True
+
+
+def live_parts_export(*, version_ids: list[int]) -> None:
+    """Build what is missing of the backbone file and the versions' heads (idempotent). Versions
+    trained on another backbone than the one configured, or whose files were removed, are left out."""
+    from django.core.files.storage import default_storage
+
+    from ..ml.export import features_to_tflite, head_to_tflite
+    from .features import backbone_config
+    from .proposals import load_version_head
+
+    cfg = backbone_config()
+    versions = [v for v in ModelVersion.objects.filter(pk__in=version_ids)
+                if v.backbone_key == cfg.key() and not v.metrics.get("files_removed") and v.artifact]
+    if not versions:
+        return
+    if not default_storage.exists(live_features_name(cfg)):
+        default_storage.save(live_features_name(cfg), ContentFile(features_to_tflite(cfg)))
+    for version in versions:
+        if not default_storage.exists(live_head_name(version)):
+            default_storage.save(live_head_name(version), ContentFile(head_to_tflite(load_version_head(version))))
+
+
+def live_head_delete(*, version: ModelVersion) -> None:
+    """With the version's other files (retention policy)."""
+    from django.core.files.storage import default_storage
+
+    default_storage.delete(live_head_name(version))

@@ -19,7 +19,7 @@ import os
 import threading
 import time
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import PIL.Image
@@ -45,9 +45,14 @@ class LiveUnavailable(Exception):
 
 @dataclass
 class LivePrediction:
-    version: ModelVersion
+    version: ModelVersion | None  # None: a project without tags, labelled by its box or mask head only
     labels: list[dict]  # [{"label_class": id or None, "name", "score"}], best first, at most TOP_K
     timing_ms: dict
+    # The box and mask heads in service that drew on the frame, and what they found (live_overlays.py).
+    overlay: list[ModelVersion] = field(default_factory=list)
+    boxes: list[dict] = field(default_factory=list)
+    masks: list[dict] = field(default_factory=list)
+    note: str = ""  # e.g. that the boxes are coming once their files are built
 
 
 class _Runner:
@@ -174,10 +179,31 @@ def _pixels(frame: bytes, size: int) -> np.ndarray:
         raise ValidationError({"frame": f"The frame is not an image this server can read ({exc})."}) from None
 
 
-def live_predict(*, project: Project, frame: bytes, version_id: int | None = None) -> LivePrediction:
-    """The served classifier's top labels for one frame (or those of the version named)."""
+def live_predict(*, project: Project, frame: bytes, version_id: int | None = None,
+                 overlay_ids: list[int] | None = None) -> LivePrediction:
+    """The served classifier's top labels for one frame (or those of the version named), with the
+    boxes and masks of the box and mask heads in service (or of those named; [] for none)."""
+    from . import live_overlays
+
     start = time.perf_counter()
-    version = live_version(project=project, version_id=version_id)
+    overlay = live_overlays.overlay_versions(project=project, version_ids=overlay_ids)
+    try:
+        version = live_version(project=project, version_id=version_id)
+    except LiveUnavailable:
+        if not overlay:
+            raise
+        version = None
+    note = ""
+    if overlay:
+        usable = live_overlays.usable(overlay)
+        parts = live_overlays.overlay_parts(classifier=version, overlay=usable) if usable else None
+        if parts is not None:
+            return _overlay_predict(project, frame, version, usable, parts, start)
+        note = (f"The boxes and masks of version {', '.join(str(v.number) for v in overlay)} are being prepared "
+                "(about 15 s) and show by themselves." if usable else
+                "The box and mask heads in service were trained on another backbone or lost their files; train again.")
+        if version is None:
+            raise LiveUnavailable(note)
     runner = _runner(version)
     ready = time.perf_counter()
     pixels = _pixels(frame, runner.size)
@@ -185,6 +211,13 @@ def live_predict(*, project: Project, frame: bytes, version_id: int | None = Non
     scores = runner(pixels)
     done = time.perf_counter()
     names = dict(LabelClass.objects.filter(project=project).values_list("id", "name"))
+    labels = _top_labels(version, scores, names)
+    timing = {"load": (ready - start) * 1000, "decode": (decoded - ready) * 1000, "infer": (done - decoded) * 1000}
+    return LivePrediction(version=version, labels=labels, timing_ms={k: round(v, 2) for k, v in timing.items()},
+                          note=note)
+
+
+def _top_labels(version: ModelVersion, scores: np.ndarray, names: dict) -> list[dict]:
     exported = version.tflite_labels.splitlines()
     labels = []
     for i in np.argsort(-scores)[:TOP_K]:
@@ -192,14 +225,48 @@ def live_predict(*, project: Project, frame: bytes, version_id: int | None = Non
         name = names.get(class_id) or (exported[i] if i < len(exported) else f"output {i}")
         labels.append({"label_class": class_id if class_id in names else None, "name": name,
                        "score": round(float(np.clip(scores[i], 0.0, 1.0)), 4)})
+    return labels
+
+
+def _overlay_predict(project, frame, version, overlay, parts, start) -> LivePrediction:
+    """One backbone pass, then the classifier (if any) and the box and mask heads (live_overlays.py)."""
+    from . import live_overlays
+
+    ready = time.perf_counter()
+    pixels = _pixels(frame, live_overlays.input_size())
+    size = _frame_size(frame)
+    decoded = time.perf_counter()
+    out = live_overlays.overlay_run(project=project, pixels=pixels, frame_size=size, parts=parts,
+                                    classifier=version, overlay=overlay)
+    done = time.perf_counter()
+    names = dict(LabelClass.objects.filter(project=project).values_list("id", "name"))
+    labels = _top_labels(version, out.scores, names) if version is not None else []
+    # A class deleted since training is left out: nothing could be stored for it.
+    boxes = [b for b in out.boxes if b["label_class"] in names]
+    masks = [m for m in out.masks if m["label_class"] in names]
+    for item in boxes + masks:
+        item["name"] = names[item["label_class"]]
     timing = {"load": (ready - start) * 1000, "decode": (decoded - ready) * 1000, "infer": (done - decoded) * 1000}
-    return LivePrediction(version=version, labels=labels, timing_ms={k: round(v, 2) for k, v in timing.items()})
+    return LivePrediction(version=version, labels=labels, timing_ms={k: round(v, 2) for k, v in timing.items()},
+                          overlay=overlay, boxes=boxes, masks=masks)
+
+
+def _frame_size(frame: bytes) -> tuple[int, int]:
+    """(width, height) after EXIF rotation: the pixels boxes are given in, as the stored image's."""
+    from ..ml.decode import EXIF_ORIENTATION
+
+    with PIL.Image.open(io.BytesIO(frame)) as im:
+        w, h = im.size
+        turned = im.getexif().get(EXIF_ORIENTATION, 1) in (5, 6, 7, 8)
+    return (h, w) if turned else (w, h)
 
 
 def live_frame_store(
-    *, project: Project, user, frame: bytes, version_id: int, label_class: LabelClass | None = None
+    *, project: Project, user, frame: bytes, version_id: int | None, label_class: LabelClass | None = None,
+    overlay_ids: list[int] | None = None,
 ) -> Image:
-    """Keep (no class): the frame with the named version's top labels as proposals to review.
+    """Keep (no class): the frame with the named version's top labels as proposals to review, and the
+    boxes and masks of the box and mask versions named (``overlay_ids``: those the page drew).
     Correct (a class): the frame with that class as a person's accepted tag (it counts towards training).
 
     The version is the one the page showed; the proposals are computed again here from the frame,
@@ -209,7 +276,7 @@ def live_frame_store(
     from labeling.services.annotations import annotation_create_many
     from labeling.services.images import image_delete, image_upload
 
-    if "tag" not in project.kinds:
+    if "tag" not in project.kinds and (label_class is not None or not overlay_ids):
         raise ValidationError({"project": "This project does not use tags."})
     if label_class is not None:
         if label_class.project_id != project.pk:
@@ -218,16 +285,25 @@ def live_frame_store(
         _pixels(frame, 32)  # an unreadable frame is refused before anything is stored
         items = [{"label_class": label_class.pk, "kind": "tag", "geometry": {}}]
     else:
-        prediction = live_predict(project=project, frame=frame, version_id=version_id)
+        prediction = live_predict(project=project, frame=frame, version_id=version_id,
+                                  overlay_ids=overlay_ids or [])
         version = prediction.version
+        if overlay_ids and not prediction.overlay:  # the named heads' files are not built (yet)
+            raise LiveUnavailable(prediction.note)
+        proposal = {"origin": Annotation.Origin.MODEL, "state": Annotation.State.PROPOSED}
         items = [
-            {"label_class": label["label_class"], "kind": "tag", "geometry": {}, "origin": Annotation.Origin.MODEL,
-             "state": Annotation.State.PROPOSED, "score": label["score"], "model_version": version}
-            for label in prediction.labels if label["label_class"] is not None
+            {**proposal, "label_class": label["label_class"], "kind": "tag", "geometry": {}, "score": label["score"],
+             "model_version": version}
+            for label in prediction.labels if label["label_class"] is not None and "tag" in project.kinds
         ]
+        items += [{**proposal, "label_class": b["label_class"], "kind": "box", "score": b["score"],
+                   "geometry": {k: b[k] for k in "xywh"}, "model_version": b["version"]} for b in prediction.boxes]
+        items += [{**proposal, "label_class": m["label_class"], "kind": "mask", "score": m["score"],
+                   "geometry": {"rle": m["rle"]}, "model_version": m["version"]} for m in prediction.masks]
         if not items:
-            raise ValidationError({"model_version": f"Version {version.number}'s classes were all deleted."})
-    name = f"live-v{version.number}-{int(time.time() * 1000)}.jpg"
+            raise ValidationError({"frame": "The model found nothing on this frame to keep."})
+    number = version.number if version is not None else prediction.overlay[0].number
+    name = f"live-v{number}-{int(time.time() * 1000)}.jpg"
     upload = image_upload(project=project, user=user, files=[SimpleUploadedFile(name, frame)])
     if upload.created:
         image, new = upload.created[0], True

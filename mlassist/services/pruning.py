@@ -20,6 +20,7 @@ from labeling.models import Job
 from labeling.services.jobs import UPLOAD_PARAMS
 
 from ..models import ModelVersion
+from .exports import live_head_delete
 
 log = logging.getLogger(__name__)
 
@@ -98,6 +99,7 @@ def model_files_prune() -> int:
         for field in (version.artifact, version.tflite):
             if field:
                 default_storage.delete(field.name)
+        live_head_delete(version=version)
         # Said in the metrics too, so that promoting it again is refused with the reason.
         ModelVersion.objects.filter(pk=version.pk, in_service=False).update(
             artifact="", tflite="", tflite_labels="", metrics={**version.metrics, "files_removed": True}

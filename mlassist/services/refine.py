@@ -15,9 +15,9 @@ edit from 50 to 5; for masks it took those needing an edit from 24 to 1.
 GrabCut can fail where the object does not stand out from its surroundings (a flat picture, a
 camouflaged object): an answer that agrees less than AGREE (IoU) with the head's own is dropped
 and the head's proposal kept, so a refinement can move a proposal onto the object but not
-replace it by something else. Pictures larger than MAX_SIDE on a side keep the heads' proposals:
-decoding them once per retrain would cost more than the loop turn allows (issue 12: 1,000 images
-in 60 s); the same holds for a picture whose file cannot be read.
+replace it by something else. The picture is decoded reduced, only as fine as its smallest
+proposal needs (FIT_SIDE) and at most MAX_SIDE a side, which keeps a retrain's refit in tens of
+milliseconds an image; a picture whose file cannot be read keeps the heads' proposals.
 """
 
 from __future__ import annotations
@@ -29,6 +29,10 @@ logger = logging.getLogger(__name__)
 GROW = 0.25
 AGREE = 0.3
 MAX_SIDE = 2048
+FIT_SIDE = 96  # pixels the smallest proposal spans on the decoded picture
+# GrabCut's own work size (the smart tool's is 160 px for a person's click): a proposal's fit needs
+# about a pixel in a hundred, and GrabCut's time grows with the pixels, so 96 px costs a third.
+WORK_SIDE = 96
 
 
 def _iou_boxes(a, b) -> float:
@@ -51,7 +55,8 @@ def refine_box(levels, width: int, height: int, bbox) -> list[float]:
     from labeling.smart.grabcut import grabcut_box_to_mask
     from labeling.smart.rle import crop_mask_bbox
 
-    crop = grabcut_box_to_mask(levels, width=width, height=height, box=_grown(bbox, width, height))
+    crop = grabcut_box_to_mask(levels, width=width, height=height, box=_grown(bbox, width, height),
+                               work_side=WORK_SIDE)
     tight = crop_mask_bbox(crop)
     if tight is None or _iou_boxes(tight, bbox) < AGREE:
         return list(bbox)
@@ -65,7 +70,8 @@ def refine_mask(levels, width: int, height: int, rle: dict, bbox) -> tuple[dict,
     from labeling.smart.grabcut import grabcut_box_to_mask
     from labeling.smart.rle import crop_mask_area, crop_mask_bbox, crop_mask_to_rle
 
-    crop = grabcut_box_to_mask(levels, width=width, height=height, box=_grown(bbox, width, height))
+    crop = grabcut_box_to_mask(levels, width=width, height=height, box=_grown(bbox, width, height),
+                               work_side=WORK_SIDE)
     new = crop_mask_to_rle(crop, height, width)
     area = crop_mask_area(crop)
     if not area:
@@ -80,31 +86,47 @@ def _coco(rle: dict) -> dict:
     return {"size": list(rle["size"]), "counts": counts.encode() if isinstance(counts, str) else counts}
 
 
-def image_levels_or_none(image):
-    """The picture's reduced copies for GrabCut, or None when it is too large or unreadable (then the
-    heads' proposals stand)."""
-    from labeling.smart.pyramid import decode_levels
+def image_levels_or_none(image, smallest_side: float):
+    """The picture reduced so that its smallest proposal still spans about FIT_SIDE pixels, as the one
+    level GrabCut works on; None when it cannot be read (then the heads' proposals stand).
 
-    if max(image.width, image.height) > MAX_SIDE:
-        return None
+    Decoded reduced (JPEG by libjpeg's scaling, PNG a strip at a time): a 1024-px photo costs a few
+    milliseconds instead of a full decode and a pyramid per retrain.
+    """
+    import numpy as np
+
+    from labeling.smart.pyramid import _TRANSPOSE, Level
+
+    from ..ml.decode import decode_reduced
+
+    # At most MAX_SIDE pixels a side whatever the picture (memory and time stay bounded); a small
+    # object on a huge picture is then fitted on fewer pixels, still finer than the heads' map.
+    factor = max(1, int(smallest_side // FIT_SIDE), -(-max(image.width, image.height) // MAX_SIDE))
     try:
         with image.file.open("rb") as fh:
-            return decode_levels(fh, width=image.width, height=image.height)
+            img, _, orientation = decode_reduced(fh, max(1, min(image.width, image.height) // factor))
     except (OSError, ValueError) as exc:  # a missing or damaged file: the proposals are still worth having
         logger.warning("proposals on image %s not refined: %s", image.pk, exc)
         return None
+    if orientation in _TRANSPOSE:
+        img = img.transpose(_TRANSPOSE[orientation])
+    # decode_reduced shrinks by the largest whole factor keeping the short side >= the size asked.
+    real = max(1, round(max(image.width, image.height) / max(img.size)))
+    return [Level(real, np.ascontiguousarray(np.asarray(img.convert("RGB"), dtype=np.uint8)))]
 
 
 def refine_found(image, kind: str, items: list, decoded: dict) -> list:
     """``items`` (predict.BoxProposal or MaskProposal of one image) with their shapes fitted by GrabCut.
 
-    ``decoded`` holds each picture's levels by id, so a picture with boxes and masks is decoded once.
+    ``decoded`` holds the pictures decoded so far, so a picture with boxes and masks is decoded once.
     """
     if not items:
         return items
-    if image.pk not in decoded:
-        decoded[image.pk] = image_levels_or_none(image)
-    levels = decoded[image.pk]
+    smallest = min(max(float(p.bbox[2]), float(p.bbox[3])) for p in items)
+    key = (image.pk, int(smallest // FIT_SIDE))
+    if key not in decoded:
+        decoded[key] = image_levels_or_none(image, smallest)
+    levels = decoded[key]
     if levels is None:
         return items
     out = []

@@ -77,3 +77,17 @@ def test_an_unreadable_picture_keeps_the_heads_proposals():
     head = [10.0, 10.0, 20.0, 20.0]
     (kept,) = refine_found(image, "box", [BoxProposal(0, 0.5, list(head))], {})
     assert kept.bbox == head
+
+
+def test_a_photo_is_fitted_on_a_reduced_decode_in_image_coordinates():
+    rng = np.random.default_rng(3)
+    im = PIL.Image.fromarray(rng.integers(70, 150, (768, 1024, 3)).astype(np.uint8))
+    PIL.ImageDraw.Draw(im).ellipse([300, 200, 659, 559], fill=(60, 190, 80))
+    out = io.BytesIO()
+    im.save(out, "JPEG", quality=90)
+    image = ImageFactory(file__data=out.getvalue(), width=1024, height=768)
+    truth = [300.0, 200.0, 360.0, 360.0]
+    head = [320.0, 240.0, 300.0, 290.0]  # inside the disc, short of its edges
+    assert box_iou(head, truth) < 0.75
+    (fitted,) = refine_found(image, "box", [BoxProposal(0, 0.5, list(head))], {})
+    assert box_iou(fitted.bbox, truth) >= 0.85, fitted.bbox

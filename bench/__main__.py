@@ -22,6 +22,8 @@ BENCHMARKS = [
     "bench.smart_tools",
     "bench.pages",
     "bench.camera",
+    "bench.learning_curves",
+    "bench.suspicious_labels",
 ]
 
 

@@ -249,7 +249,9 @@ class Annotation(models.Model):
         ]
         indexes = [
             models.Index(fields=["image", "state"], name="annotation_image_state"),
-            models.Index(fields=["label_class", "state"], name="annotation_class_state"),
+            # A project's counts (selectors.project_stats, the review page's proposals per class)
+            # read this index alone: a project's annotations are those of its classes.
+            models.Index(fields=["label_class", "state", "kind"], name="annotation_class_state_kind"),
         ]
 
     def __str__(self):

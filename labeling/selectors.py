@@ -73,27 +73,38 @@ def annotation_events(*, annotation_id: int) -> QuerySet[AnnotationEvent]:
 
 
 def project_stats(*, project: Project) -> dict:
-    """Counts by image status, by class (accepted labels) and by annotation state."""
-    by_status = dict(project.images.values_list("status").annotate(n=Count("id")).order_by())
-    annotations = Annotation.objects.filter(image__project=project)
-    by_state = dict(annotations.values_list("state").annotate(n=Count("id")).order_by())
-    by_kind = dict(
-        annotations.filter(state=Annotation.State.ACCEPTED).values_list("kind").annotate(n=Count("id")).order_by()
-    )
+    """Counts by image status, by class (accepted labels) and by annotation state.
+
+    Two grouped counts: images by status ((project, status) index) and annotations by class,
+    state and kind in one pass over the (label_class, state, kind) index; a project's annotations
+    are those of its classes, so no join of the images. At a million annotations this was three
+    scans of the annotations joined to their images (bench.pages).
+    """
+    by_status = dict(project.images.values_list("status").annotate(n=Count("*")).order_by())
     per_class = {
-        row["id"]: row
-        for row in project.label_classes.values("id", "name", "color").annotate(
-            accepted=Count("annotations", filter=Q(annotations__state=Annotation.State.ACCEPTED)),
-            proposed=Count("annotations", filter=Q(annotations__state=Annotation.State.PROPOSED)),
-        )
+        row["id"]: {**row, "accepted": 0, "proposed": 0}
+        for row in project.label_classes.order_by("id").values("id", "name", "color")
     }
+    by_state = dict.fromkeys(Annotation.State.values, 0)
+    by_kind = dict.fromkeys(Annotation.Kind.values, 0)
+    counts = (
+        Annotation.objects.filter(label_class_id__in=list(per_class))
+        .values_list("label_class_id", "state", "kind").annotate(n=Count("*")).order_by()
+    )
+    for class_id, state, kind, n in counts:
+        by_state[state] = by_state.get(state, 0) + n
+        if state == Annotation.State.ACCEPTED:
+            by_kind[kind] = by_kind.get(kind, 0) + n
+            per_class[class_id]["accepted"] += n
+        elif state == Annotation.State.PROPOSED:
+            per_class[class_id]["proposed"] += n
     images_total = sum(by_status.values())
     return {
         "images": images_total,
         "by_status": {s: by_status.get(s, 0) for s in Image.Status.values},
-        "by_state": {s: by_state.get(s, 0) for s in Annotation.State.values},
-        "by_kind": {k: by_kind.get(k, 0) for k in Annotation.Kind.values},
-        "by_class": sorted(per_class.values(), key=lambda r: r["id"]),
+        "by_state": by_state,
+        "by_kind": by_kind,
+        "by_class": list(per_class.values()),
         "progress": (by_status.get("done", 0) + by_status.get("reviewed", 0)) / images_total if images_total else 0.0,
     }
 

@@ -21,6 +21,7 @@ let shown = null; // { blob, version, labels } on screen
 let version = null;
 const latencies = []; // frame grabbed -> labels shown, the last 50
 let frames = 0;
+let measured = 0;
 let since = performance.now();
 
 function renderLabels(labels) {
@@ -83,6 +84,10 @@ async function loop() {
       renderLabels(data.labels);
       showMessage("");
       latencies.push(performance.now() - grabbed);
+      // The same time as a User Timing measure (bench/camera.py reads them; so does DevTools' Performance
+      // panel), cleared now and then so that a page left open does not keep them all.
+      performance.measure("live-frame", { start: grabbed });
+      if (++measured % 1000 === 0) performance.clearMeasures("live-frame");
       if (latencies.length > 50) latencies.shift();
       frames += 1;
       renderSpeed();

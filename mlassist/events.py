@@ -1,9 +1,10 @@
 """Model events for open pages: a training run's progress, a new version, new proposals.
 
-Why this design: the web runs as gunicorn *sync* workers (scripts/run.sh, 3 by default), so any
-request that waits holds a whole worker. Pages therefore get a long-poll with a version counter
-(``token``): the answer comes at once when anything changed since the token the page holds, and
-otherwise after at most WAIT_MAX seconds of cheap checks (one small query a second). Server-sent
+Why this design: the web runs as gunicorn workers of a few threads each (scripts/run.sh: 3 workers of
+4 threads), so any request that waits holds a thread that saves could use. Pages therefore get a
+long-poll with a version counter (``token``): the answer comes at once when anything changed since
+the token the page holds, and otherwise after at most WAIT_MAX seconds of cheap checks (one small
+query a second). Server-sent
 events are offered on the same URL (``Accept: text/event-stream``) for the same bounded time; the
 browser's EventSource reconnects by itself (``retry``), so a stream is a long-poll that can deliver
 several events. At most MAX_WAITERS requests of a process wait at a time: the others are answered
@@ -25,7 +26,7 @@ from .models import ModelVersion, TrainingRun
 
 WAIT_MAX = 20.0  # seconds a request may wait for a change
 POLL_EVERY = 1.0
-MAX_WAITERS = 2  # per process; with 3 sync workers one is always free for everything else
+MAX_WAITERS = 2  # per process (of WEB_THREADS threads): the other threads stay free for everything else
 _waiters = threading.BoundedSemaphore(MAX_WAITERS)
 
 

@@ -51,8 +51,11 @@ echo
 echo "  Annotator is running at http://$HOST:$PORT/  (sign in with the admin user above)"
 echo "  Worker log: $LOGS/worker.log   Stop with Ctrl+C."
 echo
-.venv/bin/gunicorn annotator.wsgi --bind "$HOST:$PORT" --workers "${WEB_WORKERS:-3}" --timeout 120 \
-  --graceful-timeout 5 --access-logfile - --log-level info &
+# Threads (gthread): open pages hold a model-events stream (mlassist/events.py); at most MAX_WAITERS of a
+# process's threads wait, so the others always answer saves. With one-request sync workers, a few open
+# tabs would hold every worker.
+.venv/bin/gunicorn annotator.wsgi --bind "$HOST:$PORT" --workers "${WEB_WORKERS:-3}" --threads "${WEB_THREADS:-4}" \
+  --timeout 120 --graceful-timeout 5 --access-logfile - --log-level info &
 WEB=$!
 PIDS+=("$WEB")
 # Until one of them ends (or a signal runs stop); then stop the other too.

@@ -7,6 +7,7 @@ Each size runs in a fresh subprocess so its peak RSS (ru_maxrss) is its own.
     python -m bench.coco_export                    # 100k, 300k and 1M annotations
     python -m bench.coco_export --counts 1000000
     python -m bench.coco_export --api --counts 1000000   # issue 15: through the API on PostgreSQL
+    python -m bench.coco_export --api --compare --counts 100000   # also the SQL and Python writers side by side
     python -m bench.coco_export --zip 50 --counts 100000  # the zip with 10,000 images of 50 KB: time per GB
 
 With ``--api``: a fresh PostgreSQL database (BENCH_DATABASE_URL) seeded by COPY, a real gunicorn,
@@ -164,7 +165,33 @@ def _backends() -> dict[int, float]:
     return out
 
 
-def api(counts: list[int]) -> None:
+def _compare(project_id: int) -> None:
+    """Both writers in this process on the rows just seeded: the SQL one and the Python one, side by side."""
+    from django.db import connection
+
+    from labeling.coco.export import coco_export_stream
+    from labeling.models import Project
+    from labeling.services import coco as service
+
+    project = Project.objects.get(pk=project_id)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        backend = cursor.fetchone()[0]
+
+    def python_writer():  # what every export took before the database wrote the JSON (SQLite still does)
+        ids = service._category_ids(project)
+        names = dict(project.label_classes.values_list("id", "name"))
+        return coco_export_stream(info={}, categories=[], images=service._images(project, None, ["accepted"], names),
+                                  annotations=service._annotations(project, None, ["accepted"], ids))
+
+    for name, chunks in (("SQL", lambda: service.coco_export_chunks(project=project)), ("Python", python_writer)):
+        start, cpu, db = time.perf_counter(), time.process_time(), _proc(backend)[0]
+        size = sum(len(chunk) for chunk in chunks())
+        print(f"  {name:>6} writer in one process: {time.perf_counter() - start:6.2f} s wall, CPU {time.process_time() - cpu:5.2f} s "
+              f"+ PostgreSQL {_proc(backend)[0] - db:5.2f} s, {size / 1e6:.0f} MB, load {os.getloadavg()[0]:.1f}", flush=True)
+
+
+def api(counts: list[int], compare: bool = False) -> None:
     import urllib.request
 
     from bench._server import server
@@ -205,6 +232,8 @@ def api(counts: list[int]) -> None:
                   f"load {os.getloadavg()[0]:.1f}", flush=True)
             from django.db import connections
 
+            if compare:
+                _compare(project_id)
             connections.close_all()  # the next size drops and recreates the database
 
 
@@ -246,6 +275,7 @@ def main() -> None:
     parser.add_argument("--counts", type=int, nargs="+", default=[100_000, 300_000, 1_000_000])
     parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--api", action="store_true", help="through the API on PostgreSQL (issue 15)")
+    parser.add_argument("--compare", action="store_true", help="with --api: also both writers side by side in-process")
     parser.add_argument("--zip", type=int, metavar="KB", help="the zip with images of KB each, as the job writes it")
     args = parser.parse_args()
     if args.zip:
@@ -253,7 +283,7 @@ def main() -> None:
             zip_export(n, args.zip)
         return
     if args.api:
-        api(args.counts)
+        api(args.counts, args.compare)
         return
     if args.child:
         print(json.dumps(child(args.child)))

@@ -1,5 +1,5 @@
 """Suspicious labels: with 5 % of the labels flipped at random, how many flipped ones rank in the top
-10 % of the list, for multi-label tags, boxes and masks (target >= 80 % each).
+10 % of the list, for single-label tags, multi-label tags, boxes and masks (target >= 80 % each).
 
     python -m bench.suspicious_labels [--images 240] [--seeds 2] [--picture FILE]
 
@@ -115,6 +115,18 @@ def tags_figure(pooled, items, rng) -> tuple[float, int, int]:
     return audit.share_found_at_top([d.doubt for d in doubts], wrong, TOP), sum(wrong), len(doubts)
 
 
+def single_label_figure(pooled, y, rng) -> tuple[float, int, int]:
+    y = y.copy()
+    k = int(y.max()) + 1
+    flipped = flip_some(rng, len(y))
+    for i in flipped:
+        y[i] = int(rng.choice([c for c in range(k) if c != y[i]]))
+    probs = audit.held_out_probabilities(pooled, y, k, multilabel=False)
+    doubts = audit.single_label_doubts(probs, y, 0.8)
+    wrong = np.isin(np.arange(len(y)), flipped)
+    return audit.share_found_at_top([d.doubt for d in doubts], wrong, TOP), int(wrong.sum()), len(y)
+
+
 def shapes_figure(spatial, sizes, items, rng, iou_type) -> tuple[float, int, int]:
     classes = [c.copy() for _, _, _, c in items]
     index = [(i, j) for i, c in enumerate(classes) for j in range(len(c))]
@@ -141,7 +153,13 @@ def main(argv=None):
     print(f"load average {os.getloadavg()[0]:.1f}; {args.images} pictures a seed, {args.seeds} seeds; "
           f"{FLIP_SHARE:.0%} of labels flipped; share of flipped ones in the top {TOP:.0%} (target >= {TARGET:.0%})")
     extractor = FeatureExtractor(CFG)
-    results = {"multi-label tags": [], "boxes": [], "masks": []}
+    results = {"single-label tags (digits)": [], "multi-label tags": [], "boxes": [], "masks": []}
+    # Single-label tags: scikit-learn's digits as in bench.learning_curves (96 px, alpha 1.0).
+    from .learning_curves import CFG as DIGITS_CFG
+    from .learning_curves import digits
+
+    pictures, digit_labels, _, _ = digits(np.random.default_rng(0))
+    digit_pooled = stack_pooled(f.to_bytes() for f in FeatureExtractor(DIGITS_CFG).extract(pictures))
     for seed in range(args.seeds):
         items = make_pictures(args.images, seed)
         t = time.perf_counter()
@@ -150,7 +168,8 @@ def main(argv=None):
         spatial, sizes = stack_spatial(blobs)
         print(f"seed {seed}: features {time.perf_counter() - t:.0f} s", flush=True)
         rng = np.random.default_rng(100 + seed)
-        for name, run in (("multi-label tags", lambda: tags_figure(pooled, items, rng)),
+        for name, run in (("single-label tags (digits)", lambda: single_label_figure(digit_pooled, digit_labels, rng)),
+                          ("multi-label tags", lambda: tags_figure(pooled, items, rng)),
                           ("boxes", lambda: shapes_figure(spatial, sizes, items, rng, "bbox")),
                           ("masks", lambda: shapes_figure(spatial, sizes, items, rng, "segm"))):
             t = time.perf_counter()

@@ -154,7 +154,9 @@ def _backends() -> dict[int, float]:
     from django.db import connection
 
     with connection.cursor() as cursor:
-        cursor.execute("SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()")
+        cursor.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
         pids = [pid for (pid,) in cursor.fetchall()]
     out = {}
     for pid in pids:
@@ -187,8 +189,9 @@ def _compare(project_id: int) -> None:
     for name, chunks in (("SQL", lambda: service.coco_export_chunks(project=project)), ("Python", python_writer)):
         start, cpu, db = time.perf_counter(), time.process_time(), _proc(backend)[0]
         size = sum(len(chunk) for chunk in chunks())
-        print(f"  {name:>6} writer in one process: {time.perf_counter() - start:6.2f} s wall, CPU {time.process_time() - cpu:5.2f} s "
-              f"+ PostgreSQL {_proc(backend)[0] - db:5.2f} s, {size / 1e6:.0f} MB, load {os.getloadavg()[0]:.1f}", flush=True)
+        wall, cpu, db = time.perf_counter() - start, time.process_time() - cpu, _proc(backend)[0] - db
+        print(f"  {name:>6} writer in one process: {wall:6.2f} s wall, CPU {cpu:5.2f} s + PostgreSQL {db:5.2f} s, "
+              f"{size / 1e6:.0f} MB, load {os.getloadavg()[0]:.1f}", flush=True)
 
 
 def api(counts: list[int], compare: bool = False) -> None:
@@ -228,8 +231,8 @@ def api(counts: list[int], compare: bool = False) -> None:
             cpu = sum(c - before.get(p, 0) for p, (c, _) in usage.items())
             peak = max(m for _, m in usage.values())
             print(f"{n:>12,} annotations: first byte {first:5.2f} s, complete {seconds:6.2f} s (target <= 5 s), "
-                  f"server CPU {cpu:5.2f} s + PostgreSQL {db_cpu:5.2f} s, peak worker RSS {peak:5.0f} MB (target <= 300), {size / 1e6:.0f} MB, "
-                  f"load {os.getloadavg()[0]:.1f}", flush=True)
+                  f"server CPU {cpu:5.2f} s + PostgreSQL {db_cpu:5.2f} s, peak worker RSS {peak:5.0f} MB "
+                  f"(target <= 300), {size / 1e6:.0f} MB, load {os.getloadavg()[0]:.1f}", flush=True)
             from django.db import connections
 
             if compare:

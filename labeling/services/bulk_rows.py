@@ -155,7 +155,8 @@ def created_events_insert(
         return
     with connection.cursor() as cursor:
         cursor.execute(
-            f"""INSERT INTO {AnnotationEvent._meta.db_table} (annotation_id, project_id, image_id, action, actor_id, at, after)
+            f"""INSERT INTO {AnnotationEvent._meta.db_table}
+                (annotation_id, project_id, image_id, action, actor_id, at, after)
             SELECT a.id, %s, a.image_id, 'create', %s, %s, jsonb_build_object(
                 'label_class', a.label_class_id, 'kind', a.kind, 'geometry', a.geometry, 'source', %s::text)
             FROM {Annotation._meta.db_table} a WHERE a.id = ANY(%s) ORDER BY a.id""",

@@ -27,19 +27,32 @@ def features_missing(*, project, cfg: BackboneConfig | None = None):
     return project.images.exclude(features__backbone_key=key).order_by("id")
 
 
+# The worker process's extractor for the configured backbone: building the backbone and tracing its
+# forward pass cost seconds per job (tens on a busy host), more than a small upload's images take.
+_extractors: dict = {}
+
+
+def _extractor(cfg: BackboneConfig):
+    from ..ml.features import FeatureExtractor
+
+    key = (cfg.key(), settings.MLASSIST_FEATURE_BATCH)
+    if key not in _extractors:
+        _extractors.clear()  # one backbone at a time: a changed setting replaces it
+        _extractors[key] = FeatureExtractor(cfg, batch_size=settings.MLASSIST_FEATURE_BATCH)
+    return _extractors[key]
+
+
 def features_compute(*, project, progress=None, cfg: BackboneConfig | None = None) -> int:
     """Compute and store features for every image of ``project`` that has none for this backbone.
 
     Idempotent: rows are keyed by (image, backbone key) and skipped when present, so a
     redelivered task only does what is left. Returns how many were computed.
     """
-    from ..ml.features import FeatureExtractor
-
     cfg = cfg or backbone_config()
     todo = list(features_missing(project=project, cfg=cfg))
     if not todo:
         return 0
-    extractor = FeatureExtractor(cfg, batch_size=settings.MLASSIST_FEATURE_BATCH)
+    extractor = _extractor(cfg)
     done = 0
     batch = settings.MLASSIST_FEATURE_BATCH
     for start in range(0, len(todo), batch * 4):

@@ -22,6 +22,7 @@ BENCHMARKS = [
     "bench.smart_tools",
     "bench.pages",
     "bench.camera",
+    "bench.scale_out",
     "bench.learning_curves",
     "bench.suspicious_labels",
 ]

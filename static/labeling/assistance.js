@@ -45,7 +45,7 @@ function showServing(state) {
 showTimeSaved();
 watchModel(card.dataset.project, (state, changes) => {
   showServing(state);
-  if (!changes) return;
+  if (!changes || !(changes.served.length || changes.proposals)) return; // not on every epoch of a run
   // Proposals came or went (a retrain, someone judging them): the counts and the saving move with them.
   refreshStats(card.dataset.statsUrl);
   showTimeSaved();

@@ -139,4 +139,6 @@ document.getElementById("train-now")?.addEventListener("click", async () => {
   if (response.ok) showRun(response.data);
 });
 refresh();
-watchModel(root.dataset.project, (state, changes) => { if (changes) refresh(); });
+watchModel(root.dataset.project, (state, changes) => {
+  if (changes && (changes.version || changes.served.length || changes.proposals || changes.runState)) refresh();
+});

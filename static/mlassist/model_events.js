@@ -5,8 +5,9 @@
 // change, handed to the page with what changed: a version put in service, a run's progress, new proposals.
 
 /** Call onChange(state, changes) with the project's model state, then on every change of it.
- * changes: null the first time, then {served: [{id, kind, number}] newly in service, proposals: bool,
- * run: bool}. Returns a stop function. */
+ * changes: null the first time, then {served: [{id, kind, number}] newly in service, proposals, version,
+ * runState (a run queued, started or ended), run (any change of the run, its progress too): bool}.
+ * Returns a stop function. */
 export function watchModel(projectId, onChange) {
   let last = null;
   const source = new EventSource(`/api/projects/${projectId}/model-events/`);
@@ -20,7 +21,9 @@ export function watchModel(projectId, onChange) {
     const changes = {
       served: state.serving.filter((v) => !was.has(v.id)),
       proposals: state.newest_proposal !== before.newest_proposal,
-      run: JSON.stringify(state.run) !== JSON.stringify(before.run),
+      version: state.latest_version !== before.latest_version, // a new version, served or not
+      runState: state.run?.id !== before.run?.id || state.run?.state !== before.run?.state,
+      run: JSON.stringify(state.run) !== JSON.stringify(before.run), // progress included: often
     };
     onChange(state, changes);
   });

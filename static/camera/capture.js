@@ -23,12 +23,12 @@ const hotkeys = new Map(config.classes.filter((c) => c.hotkey).map((c) => [c.hot
 const owner = queueLine.dataset.owner; // this person's frames of this project
 
 // Frames not yet answered for, oldest first: { blob, name, classId, faces, capturedAt, saved, id }.
-// `saved` settles once the frame is in the store (`id` null when the store refused it: full).
+// A frame is queued when it is taken; `saved` settles once it is encoded and in the store (`id`
+// null when the store refused it: full).
 const queue = [];
 const totals = { captured: 0, stored: 0, duplicates: 0, faces: 0, noFace: 0, refused: 0, discarded: 0, restored: 0 };
 const serverCounts = {};
 let store = null;
-let inFlight = new Set(); // the batch being sent
 let holding = false;
 let timer = null;
 let sending = false;
@@ -59,26 +59,30 @@ function render() {
   queueLine.textContent = parts.join(" · ") +
     (stalled ? ` — the network stalled: ${plural(queue.length, "frame")} wait and will be sent` : "") +
     (unsaved ? ` — ${plural(unsaved, "frame")} could not be kept on this device (storage full): keep this tab open` : "");
-  discardButton.disabled = !queue.some((f) => !inFlight.has(f));
+  discardButton.disabled = !queue.length;
 }
 
-function enqueue(frame) {
-  const entry = { ...frame };
-  entry.saved = store.add(frame).then((id) => { entry.id = id; }, () => { entry.id = null; });
-  queue.push(entry);
-  return entry;
-}
-
-async function takeFrame() {
-  const blob = await grabFrame(video, canvas);
-  if (!blob) return;
+// Queued at once (so the counts never miss a frame still being encoded), kept once encoded.
+function takeFrame() {
   sequence += 1;
-  const stamp = new Date().toISOString().replace(/[:.]/g, "-");
-  enqueue({ blob, name: `capture-${stamp}-${sequence}.jpg`, classId: classSelect.value, faces: facesBox.checked,
-    capturedAt: new Date().toISOString() });
+  const now = new Date();
+  const frame = { name: `capture-${now.toISOString().replace(/[:.]/g, "-")}-${sequence}.jpg`,
+    classId: classSelect.value, faces: facesBox.checked, capturedAt: now.toISOString() };
+  frame.saved = grabFrame(video, canvas).then(async (blob) => {
+    if (!blob) { // the video had no picture yet: nothing was taken
+      frame.id = null;
+      totals.captured -= 1;
+      await drop([frame]);
+      return;
+    }
+    frame.blob = blob;
+    const { name, classId, faces, capturedAt } = frame;
+    frame.id = await store.add({ blob, name, classId, faces, capturedAt }).catch(() => null);
+  });
+  queue.push(frame);
   totals.captured += 1;
   render();
-  if (!retryTimer) send();
+  if (!retryTimer) frame.saved.then(() => send());
 }
 
 function startHolding() {
@@ -120,6 +124,7 @@ async function sendBatch() {
     batch.push(frame);
   }
   await Promise.all(batch.map((f) => f.saved));
+  if (batch.some((f) => !queue.includes(f))) return true; // discarded (or empty) meanwhile: batch again
   // Another tab of this page (same person, same project) may have sent some of them meanwhile.
   const present = await store.present(batch.map((f) => f.id).filter((id) => id != null));
   const sentElsewhere = batch.filter((f) => f.id != null && !present.has(f.id));
@@ -131,20 +136,17 @@ async function sendBatch() {
   form.append("label_class", first.classId);
   form.append("faces", first.faces ? "true" : "false");
   for (const frame of batch) form.append("frames", frame.blob, frame.name);
-  inFlight = new Set(batch);
   const response = await postForm(config.urls.capture, form);
-  inFlight = new Set();
   if (response.status === 0 || response.status >= 500 || response.status === 429) {
-    // Stalled or overloaded: keep the frames (unless discarded meanwhile), try again later (at most every 5 s).
-    const discarded = batch.filter((f) => f.discarded);
-    totals.discarded += discarded.length;
-    await drop(discarded);
-    retryLater();
+    // Stalled or overloaded: keep the frames (those not discarded meanwhile), try again later (at most every 5 s).
+    if (queue.length) retryLater();
     return false;
   }
   stalled = false;
   retryDelay = 500;
   await drop(batch);
+  // Discarded while on their way: the server has them all the same.
+  totals.discarded -= batch.filter((f) => f.discarded).length;
   if (response.ok) {
     const data = response.data;
     totals.stored += data.stored;
@@ -176,21 +178,22 @@ async function send() {
 }
 
 async function discard() {
-  const waiting = queue.filter((f) => !inFlight.has(f));
-  if (!waiting.length) return;
+  const count = queue.length;
+  if (!count) return;
   const sure = await confirmLoss({
-    title: `Discard ${plural(waiting.length, "queued frame")}?`,
-    text: `${plural(waiting.length, "frame")} captured here never reached the server. They are deleted from this ` +
+    title: `Discard ${plural(count, "queued frame")}?`,
+    text: `${plural(count, "frame")} captured here never reached the server. They are deleted from this ` +
       "device and will not be sent.",
     button: "Discard",
   });
   if (!sure) return;
-  for (const frame of queue) frame.discarded = true; // the batch in flight too, should it fail
-  const now = queue.filter((f) => !inFlight.has(f));
-  await Promise.all(now.map((f) => f.saved));
-  totals.discarded += now.length;
-  await drop(now);
-  if (!queue.length) stalled = false;
+  const frames = queue.splice(0);
+  for (const frame of frames) frame.discarded = true;
+  totals.discarded += frames.length;
+  stalled = false;
+  render();
+  await Promise.all(frames.map((f) => f.saved));
+  await drop(frames);
   render();
 }
 

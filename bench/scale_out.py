@@ -73,7 +73,8 @@ def new_projects(api, count, files_per_project, jpegs, tag):
         project = api.call("POST", "/api/projects/", json={"name": f"{tag} {p}", "kinds": ["tag"]})["id"]
         mine = jpegs[p * files_per_project : (p + 1) * files_per_project]
         for start in range(0, len(mine), 25):
-            files = [("files", (Path(path).name, Path(path).read_bytes(), "image/jpeg")) for path in mine[start : start + 25]]
+            files = [("files", (Path(path).name, Path(path).read_bytes(), "image/jpeg"))
+                     for path in mine[start : start + 25]]
             api.call("POST", f"/api/projects/{project}/images/", files=files)
         projects.append(project)
     return projects

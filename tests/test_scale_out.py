@@ -172,7 +172,8 @@ def test_two_web_processes_three_workers_and_s3_do_the_whole_loop_with_nothing_s
     response = web2.post("/api/projects/", json={"name": "Copy", "kinds": ["tag", "box"]})
     assert response.status_code == 201, response.content
     copy = response.json()["id"]
-    response = web2.post(f"/api/projects/{copy}/import/coco/", files={"file": ("export.zip", exported, "application/zip")})
+    response = web2.post(f"/api/projects/{copy}/import/coco/",
+                         files={"file": ("export.zip", exported, "application/zip")})
     assert response.status_code == 202, response.content
     wait_job(web2, response.json()["id"], "the import")
     stats = web1.get(f"/api/projects/{copy}/stats/").json()

@@ -44,3 +44,27 @@ def test_project_stats_counts_by_state_kind_and_class(project, classes):
 def test_review_page_counts_waiting_proposals_per_class(project, classes):
     _fill(project, classes)
     assert [(c.name, c.proposed) for c in classes_with_proposals(project=project)] == [("cat", 0), ("dog", 2), ("bird", 1)]
+
+
+def test_project_page_queries_do_not_grow_with_the_images_shown(project, classes, manager, client):
+    client.force_login(manager)
+    url = f"/projects/{project.pk}/"
+    ImageFactory(project=project)
+    client.get(url)
+
+    def queries():
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get(url).status_code == 200
+        return len(captured)
+
+    few = queries()
+    for _ in range(12):
+        ImageFactory(project=project)
+    assert queries() == few
+
+
+def test_project_list_counts_images_and_done_ones(project, manager, client_for):
+    for status in ("new", "done", "reviewed", "in_progress"):
+        ImageFactory(project=project, status=status)
+    body = client_for(manager).get(f"/api/projects/{project.pk}/").json()
+    assert (body["image_count"], body["done_count"]) == (4, 2)

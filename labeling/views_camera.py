@@ -15,6 +15,7 @@ def _page(request, project_id, template, tab, urls):
         "project": project.pk,
         "canAnnotate": can(request.user, project, ANNOTATE),
         "usesTags": "tag" in project.kinds,
+        "usesShapes": bool({"box", "mask"} & set(project.kinds)),  # Live draws boxes and masks
         "classes": [{"id": c.pk, "name": c.name, "color": c.color, "hotkey": c.hotkey} for c in classes],
         "urls": {name: reverse(route, args=[project.pk]) for name, route in urls.items()},
     }

@@ -86,18 +86,20 @@ def live_head_name(version: ModelVersion) -> str:
 
 
 def live_parts_request(*, versions: list[ModelVersion]) -> bool:
-    """Queue the build of the versions' live heads (and the backbone file) unless asked for in the
-    last 10 minutes; True when queued. The first version carries the date of the request."""
+    """Queue the build of the versions' live heads (and the backbone file) unless each was asked for
+    in the last 10 minutes; True when queued. Each version carries the date it was last asked for."""
     from ..tasks import live_parts_export_task
 
     now = timezone.now()
     with transaction.atomic():
-        locked = ModelVersion.objects.select_for_update().only("id", "metrics").get(pk=versions[0].pk)
-        asked = (locked.metrics or {}).get("live_requested_at")
-        if asked and now - datetime.fromisoformat(asked) < REQUEST_AGAIN_AFTER:
+        locked = ModelVersion.objects.select_for_update().only("id", "metrics").filter(pk__in=[v.pk for v in versions])
+        fresh = [v for v in locked if not (asked := (v.metrics or {}).get("live_requested_at"))
+                 or now - datetime.fromisoformat(asked) >= REQUEST_AGAIN_AFTER]
+        if not fresh:
             return False
-        ModelVersion.objects.filter(pk=locked.pk).update(
-            metrics={**(locked.metrics or {}), "live_requested_at": now.isoformat()})
+        for v in fresh:
+            ModelVersion.objects.filter(pk=v.pk).update(
+                metrics={**(v.metrics or {}), "live_requested_at": now.isoformat()})
         live_parts_export_task.delay_on_commit([v.pk for v in versions])
     return True
 

@@ -11,6 +11,7 @@ from pathlib import Path
 BENCHMARKS = [
     "bench.server_upload",
     "bench.server_save",
+    "bench.save_batch",
     "bench.server_list",
     "bench.coco_export",
     "bench.coco_import",

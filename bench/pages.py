@@ -29,6 +29,7 @@ PAGES = [
     ("import", "/projects/{p}/import/"),
     ("settings (with delete counts)", "/projects/{p}/settings/"),
     ("API: stats (project page refresh)", "/api/projects/{p}/stats/"),
+    ("review grid page", "/projects/{p}/review/"),
     ("API: delete summary of 'done'", "/api/projects/{p}/images/delete/?status=done"),
     ("API: last exports list", "/api/projects/{p}/jobs/?kind=coco_export&page_size=10"),
 ]

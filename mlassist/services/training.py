@@ -135,16 +135,18 @@ def _execute(run, project) -> None:
         note = _train_head(run, project, kind, cfg, start, width)
         if note:
             notes.append(note)
-    from .audit import suspicious_shapes_refresh
-
-    for kind in kinds:
-        if kind != "tag":  # tags are cross-validated while their head trains (_train_head)
-            _report(run, "auditing labels", 0.8, f"Cross-checking accepted {kind} labels")
-            suspicious_shapes_refresh(project=project, kind=kind, run=run)
     _report(run, "proposing", 0.8, "Proposing for unlabelled images")
     from .proposals import proposals_refresh
 
-    proposals_refresh(project=project, progress=lambda f: _report(run, "proposing", 0.8 + 0.2 * f))
+    proposals_refresh(project=project, progress=lambda f: _report(run, "proposing", 0.8 + 0.15 * f))
+    from .audit import suspicious_shapes_refresh
+
+    # After proposing: checking boxes and masks trains two more heads, which must not stand between
+    # an accept and the new proposals (tags are cross-validated while their head trains).
+    for kind in kinds:
+        if kind != "tag":
+            _report(run, "auditing labels", 0.95, f"Cross-checking accepted {kind} labels")
+            suspicious_shapes_refresh(project=project, kind=kind, run=run)
     run.notes = " ".join(notes)
     from .exports import tflite_export_wanted
 

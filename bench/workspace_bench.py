@@ -77,7 +77,8 @@ SELECT_PROBE = """() => {
 # Scroll the object list to its end in steps; the last object's row must be there.
 LIST_PROBE = """async () => {
   const el = document.getElementById("ws-objects"), objects = window.__ws.ws.panel.objects;
-  const last = objects[objects.length - 1], box = document.getElementById("ws-objects-scroll");
+  const last = objects?.[objects.length - 1], box = document.getElementById("ws-objects-scroll") || el;
+  if (!last) return { objects: el.querySelectorAll("li[data-cid]").length, lastShown: false, rows: el.children.length };
   box.scrollTop = box.scrollHeight;
   await new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)));
   const row = el.querySelector(`li[data-cid="${last.cid}"]`);

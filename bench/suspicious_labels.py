@@ -63,7 +63,8 @@ def make_pictures(n: int, seed: int):
                     target.polygon([(x + s / 2, y), (x + s - 1, y + s - 1), (x, y + s - 1)], fill=fill)
             mask = np.asarray(mask_img) > 127
             ys, xs = np.nonzero(mask)
-            boxes.append([float(xs.min()), float(ys.min()), float(xs.max() - xs.min() + 1), float(ys.max() - ys.min() + 1)])
+            boxes.append([float(xs.min()), float(ys.min()),
+                          float(xs.max() - xs.min() + 1), float(ys.max() - ys.min() + 1)])
             masks.append(mask)
             classes.append(k)
         buf = io.BytesIO()

@@ -19,7 +19,8 @@ def boxes(transactional_db):
     car, van = LabelClassFactory(project=project, name="car"), LabelClassFactory(project=project, name="van")
     ModelVersion.objects.create(project=project, kind="detector", number=1, labels_used=30, in_service=True,
                                 metrics={"map50": 0.6, "n_val": 6})
-    street, yard = ImageFactory(project=project, file_name="street.png"), ImageFactory(project=project, file_name="yard.png")
+    street = ImageFactory(project=project, file_name="street.png")
+    yard = ImageFactory(project=project, file_name="yard.png")
     geometry = {"x": 10, "y": 10, "w": 30, "h": 20}
     wrong_class = AnnotationFactory(image=street, label_class=car, kind="box", geometry=geometry, created_by=boss)
     on_nothing = AnnotationFactory(image=yard, label_class=van, kind="box", geometry=geometry, created_by=boss)

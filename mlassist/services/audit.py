@@ -6,10 +6,11 @@ class, multi-label tags it does not see, and tags it sees that nobody gave (show
 least believed tag). Boxes and masks are judged after each training run by two heads, each trained
 on half the labelled images and judging the other half: a shape none of whose proposals of the
 same class overlap it (IoU >= 0.3 at the serving head's proposal threshold), with the class the
-model sees there instead if any. The rules are in ml/audit.py; the reason shown is derived from the stored row
+model sees there instead if any; at most every SHAPE_AUDIT_EVERY_S per project and kind. The rules are in ml/audit.py; the reason shown is derived from the stored row
 (selectors.suspicion_reason).
 """
 
+import time
 from collections import defaultdict
 
 import numpy as np
@@ -84,10 +85,15 @@ def suspicious_labels_refresh(*, project, run, x: np.ndarray, targets: list[list
 
 
 SHAPE_FOLDS = 2  # each half judged by a head trained on the other: about one more training of the head
+# Boxes and masks are judged at most this often per project and kind: the two extra heads cost about
+# one training of the head (bench.loop_turn measured a box run at 163 s instead of 12 s with a check
+# on every run), and the next run waits for them. The list is then at most this old.
+SHAPE_AUDIT_EVERY_S = 600
 
 
-def suspicious_shapes_refresh(*, project, kind: str, run=None) -> int:
-    """Judge the accepted boxes or masks (``kind``) by heads that never saw them; returns how many are flagged."""
+def suspicious_shapes_refresh(*, project, kind: str, run=None) -> int | None:
+    """Judge the accepted boxes or masks (``kind``) by heads that never saw them; returns how many are
+    flagged, or None when they were judged less than SHAPE_AUDIT_EVERY_S ago."""
     from django.conf import settings
 
     from ..ml import audit
@@ -96,7 +102,11 @@ def suspicious_shapes_refresh(*, project, kind: str, run=None) -> int:
     from .proposals import threshold_for
 
     cfg = backbone_config()
-    version = ModelVersion.objects.filter(project=project, kind=HEAD_OF_KIND[kind], in_service=True).first()
+    head = HEAD_OF_KIND[kind]
+    if ModelVersion.objects.filter(project=project, kind=head,
+                                   metrics__shapes_audited_at__gte=time.time() - SHAPE_AUDIT_EVERY_S).exists():
+        return None  # checked a short while ago: the list stands
+    version = ModelVersion.objects.filter(project=project, kind=head, in_service=True).first()
     labels = label_set(project=project, kind=kind)
     if version is None or labels.problem:
         _replace(project, kind, [])
@@ -120,4 +130,6 @@ def suspicious_shapes_refresh(*, project, kind: str, run=None) -> int:
         for d in doubts if d.flagged
     ]
     _replace(project, kind, flagged)
+    version.refresh_from_db(fields=["metrics"])
+    ModelVersion.objects.filter(pk=version.pk).update(metrics={**version.metrics, "shapes_audited_at": time.time()})
     return len(flagged)

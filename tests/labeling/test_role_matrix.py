@@ -318,7 +318,13 @@ def test_naming_another_projects_object_answers_as_for_a_missing_one(world, clie
     client = _client(world, role, client_for)
     before = _snapshot(world["theirs"])
     answers = []
+    # next-image claims an image for the caller, and a second call answers "you were working on it":
+    # each call starts from the same state of our images, so only the named object differs.
+    ours = list(Image.objects.filter(project_id=world["A"]["p"]).values("pk", "status", "claimed_by", "claimed_at"))
     for source in ("B", "missing"):
+        for row in ours:
+            Image.objects.filter(pk=row["pk"]).update(status=row["status"], claimed_by=row["claimed_by"],
+                                                      claimed_at=row["claimed_at"])
         x = world[source][kind]
         ids = {**world["A"], "x": x}
         target = _fill(url, ids)

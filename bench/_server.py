@@ -111,3 +111,18 @@ def percentile(values, p: float) -> float:
 
 def python_main(module: str) -> list[str]:
     return [sys.executable, "-m", module]
+
+
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+
+
+def signed_in_page(pw, base: str):
+    """Debian's Chromium, one page signed in as the benchmarks' user ``bench``: (browser, page)."""
+    browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox", "--disable-gpu"])
+    page = browser.new_page(viewport={"width": 1280, "height": 800})
+    page.goto(f"{base}/accounts/login/")
+    page.fill("input[name=username]", "bench")
+    page.fill("input[name=password]", "bench-password")
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{base}/")
+    return browser, page

@@ -43,7 +43,6 @@ CHECK_S = 1.6  # the published check, as the upper bound on looking
 PAGE_SIZE = 60  # static/review/review.js
 # A class change: M, then point at the class menu and click, point at the class and click.
 CLASS_CHANGE_S = KLM["M"] + 2 * (KLM["P"] + 2 * KLM["B"])
-CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 
 
 def _runs(positions: Sequence[int]) -> list[tuple[int, int]]:
@@ -189,7 +188,7 @@ def _carry_out(page, truth: dict, counts: dict) -> None:
 def measure(precisions: Sequence[float], pages: int) -> list[dict]:
     from playwright.sync_api import sync_playwright
 
-    from ._server import server
+    from ._server import server, signed_in_page
 
     # Playwright's sync API runs an event loop in this thread; our ORM calls are synchronous and safe.
     os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
@@ -202,13 +201,7 @@ def measure(precisions: Sequence[float], pages: int) -> list[dict]:
 
         owner = get_user_model().objects.get(username="bench")
         with sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox", "--disable-gpu"])
-            page = browser.new_page(viewport={"width": 1280, "height": 800})
-            page.goto(f"{base}/accounts/login/")
-            page.fill("input[name=username]", "bench")
-            page.fill("input[name=password]", "bench-password")
-            page.click("button[type=submit]")
-            page.wait_for_url(f"{base}/")
+            browser, page = signed_in_page(pw, base)
             for k, precision in enumerate(precisions):
                 project, truth = _fill(owner, precision, pages * PAGE_SIZE, seed=k)
                 page.goto(f"{base}/projects/{project.pk}/review/")

@@ -21,16 +21,14 @@ Figures:
 import argparse
 import datetime
 import io
-import os
 import time
 
 import cv2
 import numpy as np
 
-from ._server import machine, percentile, server
+from ._server import machine, percentile, server, signed_in_page
 from .smart_shapes import objects, scene
 
-CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 TIMES = "() => [window.__ws.ws.tools.TOOL.moveTimes.slice(), window.__ws.ws.tools.TOOL.setupTimes.slice()]"
 
 
@@ -206,13 +204,7 @@ def bench_browser(base, project_id, image_ids):
 
     out = {}
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox", "--disable-gpu"])
-        page = browser.new_page(viewport={"width": 1280, "height": 800})
-        page.goto(f"{base}/accounts/login/")
-        page.fill("input[name=username]", "bench")
-        page.fill("input[name=password]", "bench-password")
-        page.click("button[type=submit]")
-        page.wait_for_url(f"{base}/")
+        browser, page = signed_in_page(pw, base)
         for side, image_id in image_ids.items():
             page.goto(f"{base}/projects/{project_id}/images/{image_id}/annotate/")
             page.wait_for_function("() => window.__workspaceImageReady", timeout=60000)

@@ -16,9 +16,8 @@ import io
 import math
 import os
 
-from ._server import machine, percentile, server
+from ._server import machine, percentile, server, signed_in_page
 
-CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 W, H = 10000, 5000
 
 
@@ -98,13 +97,7 @@ def main():
         image_id, cell = _populate(project_id, args.polygons)
         url = f"{base}/projects/{project_id}/images/{image_id}/annotate/"
         with sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox", "--disable-gpu"])
-            page = browser.new_page(viewport={"width": 1280, "height": 800})
-            page.goto(f"{base}/accounts/login/")
-            page.fill("input[name=username]", "bench")
-            page.fill("input[name=password]", "bench-password")
-            page.click("button[type=submit]")
-            page.wait_for_url(f"{base}/")
+            browser, page = signed_in_page(pw, base)
             page.on("console", lambda m: print("# console:", m.text) if m.type in ("error", "warning") else None)
             page.on("pageerror", lambda e: print("# page error:", e))
 

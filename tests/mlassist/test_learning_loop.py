@@ -109,6 +109,8 @@ def test_a_killed_worker_leaves_the_served_version_and_the_run_is_retried(colour
     runs = TrainingRun.objects.filter(project=project)
     wait(lambda: runs.exists() and not runs.filter(state__in=["queued", "running"]).exists(), 600, "first runs")
     served = ModelVersion.objects.get(project=project, kind="detector", in_service=True)
+    # One more label: a retrain on unchanged labels would make no new version (and train nothing).
+    label(api, images[12], *truth[images[12].file_name])
     response = api.post(f"/api/projects/{project.pk}/train/")
     assert response.status_code == 202
     second = TrainingRun.objects.get(pk=response.json()["id"])

@@ -12,16 +12,14 @@ from labeling.services.projects import project_create
 
 from ..factories import AnnotationFactory, ImageFactory, LabelClassFactory, MembershipFactory, UserFactory
 
+from .accounts import sign_in
+
 pytestmark = pytest.mark.browser
 BOX = {"x": 10, "y": 10, "w": 20, "h": 20}
 
 
 def _sign_in(page, live_server, user):
-    page.goto(f"{live_server.url}/accounts/login/")
-    page.fill("input[name=username]", user.username)
-    page.fill("input[name=password]", "pw-secret-123")
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{live_server.url}/")
+    sign_in(page, live_server, user.username)
 
 
 @pytest.fixture

@@ -12,6 +12,8 @@ from mlassist.models import ImageUncertainty, ModelVersion, SuspiciousLabel, Tra
 
 from ..factories import AnnotationFactory, ImageFactory, LabelClassFactory, MembershipFactory, UserFactory
 
+from .accounts import sign_in
+
 pytestmark = pytest.mark.browser
 
 WEIGHTS_ERROR = ("Could not download the ImageNet weights for MobileNetV2 (alpha 1.0): URL fetch failure. "
@@ -19,11 +21,7 @@ WEIGHTS_ERROR = ("Could not download the ImageNet weights for MobileNetV2 (alpha
 
 
 def _sign_in(page, live_server, user):
-    page.goto(f"{live_server.url}/accounts/login/")
-    page.fill("input[name=username]", user.username)
-    page.fill("input[name=password]", "pw-secret-123")
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{live_server.url}/")
+    sign_in(page, live_server, user.username)
 
 
 @pytest.fixture
